@@ -1,0 +1,1 @@
+"""Types, labelled-array helpers, configuration, errors and the array backend shared by every layer."""

@@ -1,0 +1,1 @@
+"""Stimuli, responses, RDM containers, dataset loaders, fetching and simulated brains."""

@@ -1,0 +1,1 @@
+"""Model catalog, weight sources, feature extraction and the feature cache."""

@@ -1,0 +1,1 @@
+"""`score()` and grids over models × layers × benchmarks."""

@@ -1,0 +1,1 @@
+"""Vectorised statistics: bootstrap, permutation tests, tests across subjects, multiple comparisons."""
