@@ -122,3 +122,20 @@ def check_finite(array: Any, what: str) -> None:
     if bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         raise InvalidInputError(f"{what} contain {int(bad.sum())} NaN/inf values (first at index {first})")
+
+
+def average_repetitions(array: xr.DataArray) -> xr.DataArray:
+    """A 2-D (stimulus × unit/neuroid) array: repetitions averaged (NaN-aware); time-resolved data is refused.
+
+    >>> r = make_responses(np.ones((2, 3, 4)), ["a", "b"], dims=(STIMULUS, NEUROID, REPETITION))
+    >>> average_repetitions(r).dims
+    ('stimulus', 'neuroid')
+    """
+    if REPETITION in array.dims:
+        array = array.mean(REPETITION, skipna=True, keep_attrs=True)
+    if array.ndim != 2:
+        raise InvalidInputError(
+            f"expected (stimulus, unit) or (stimulus, neuroid[, repetition]) data; got dims {array.dims} "
+            f"(time-resolved data: select a time bin or use brainalign.metrics.temporal_rsa)"
+        )
+    return array

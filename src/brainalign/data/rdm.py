@@ -110,3 +110,38 @@ class RDM:
         groups = self.descriptors.groupby(by, sort=False).indices
         stacked = np.stack([self.condensed[idx].mean(0) for idx in groups.values()])
         return RDM(stacked, self.stimulus_ids, self.distance, pd.DataFrame({by: list(groups)}))
+
+    def to_rsatoolbox(self):
+        """The same RDMs as an ``rsatoolbox.rdm.RDMs`` (descriptor columns become rdm_descriptors).
+
+        >>> import numpy as np
+        >>> RDM(np.array([[1.0, 2.0, 3.0]]), ["a", "b", "c"]).to_rsatoolbox().n_cond
+        3
+        """
+        from rsatoolbox.rdm import RDMs
+
+        return RDMs(
+            self.condensed.astype(float),
+            dissimilarity_measure=self.distance,
+            rdm_descriptors={k: list(v) for k, v in self.descriptors.items()} or None,
+            pattern_descriptors={"stimulus_id": list(self.stimulus_ids)},
+        )
+
+    @classmethod
+    def from_rsatoolbox(cls, rdms, id_descriptor: str = "stimulus_id") -> "RDM":
+        """Wrap an ``rsatoolbox.rdm.RDMs``; stimulus ids come from its pattern descriptor ``id_descriptor``
+        (or ``index`` when absent)."""
+        patterns = rdms.pattern_descriptors
+        ids = patterns.get(id_descriptor, patterns.get("index", range(rdms.n_cond)))
+        descriptors = pd.DataFrame({k: list(v) for k, v in rdms.rdm_descriptors.items() if k != "index"})
+        return cls(rdms.get_vectors(), list(ids), str(rdms.dissimilarity_measure), descriptors)
+
+
+def condensed_index(rows: np.ndarray, cols: np.ndarray, n: int) -> np.ndarray:
+    """Position in a condensed RDM of the pairs ``(rows, cols)`` (any order, ``rows != cols``) among ``n`` stimuli.
+
+    >>> condensed_index(np.array([0, 2]), np.array([1, 1]), 3).tolist()
+    [0, 2]
+    """
+    i, j = np.minimum(rows, cols), np.maximum(rows, cols)
+    return i * n - i * (i + 1) // 2 + (j - i - 1)

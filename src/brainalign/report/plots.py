@@ -1,0 +1,53 @@
+"""Publication-ready plots of results tables (the CSV that `brainalign score` writes).
+
+>>> import pandas as pd, tempfile, pathlib
+>>> table = pd.DataFrame({"model": ["m", "m"], "layer": ["l1", "l2"], "benchmark": ["B.x-rsa"] * 2,
+...                       "raw": [0.1, 0.3], "error": [0.01, 0.02], "ceiling_raw_units": [0.5, 0.5]})
+>>> out = plot_layer_scores(table, pathlib.Path(tempfile.mkdtemp()) / "fig.png")
+>>> out.exists()
+True
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def plot_layer_scores(table: pd.DataFrame, path: str | Path, *, dpi: int = 150) -> Path:
+    """One panel per benchmark: raw score per layer for each model (± error), noise ceiling dashed.
+
+    Layers keep the order in which they first appear in ``table``.
+    """
+    benchmarks = list(dict.fromkeys(table["benchmark"]))
+    n_cols = min(3, len(benchmarks))
+    n_rows = math.ceil(len(benchmarks) / n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(4.6 * n_cols, 3.6 * n_rows), squeeze=False)
+    for ax, benchmark in zip(axes.flat, benchmarks):
+        part = table[table["benchmark"] == benchmark]
+        layers = list(dict.fromkeys(part["layer"]))
+        for model, rows in part.groupby("model", sort=False):
+            rows = rows.set_index("layer").reindex(layers)
+            ax.errorbar(range(len(layers)), rows["raw"], yerr=rows["error"], marker="o", capsize=2, label=model)
+        ceiling = part["ceiling_raw_units"].dropna()
+        if not ceiling.empty:
+            ax.axhline(float(ceiling.iloc[0]), color="grey", linestyle="--", label="noise ceiling")
+        ax.axhline(0, color="black", linewidth=0.5)
+        ax.set_title(benchmark, fontsize=10)
+        ax.set_xticks(range(len(layers)), layers, rotation=45, ha="right", fontsize=8)
+        ax.set_ylabel("raw score (r)")
+    for ax in list(axes.flat)[len(benchmarks):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path

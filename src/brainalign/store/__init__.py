@@ -1,0 +1,1 @@
+"""Results database: every score row with its provenance (SQLite by default)."""

@@ -1,0 +1,122 @@
+"""fetch(): mirror hits, cache, checksum errors, offline errors, and a real HTTP download with resume."""
+
+import hashlib
+import http.server
+import re
+import threading
+from functools import partial
+
+import pytest
+
+from brainalign.core.config import cache_dir
+from brainalign.core.errors import OfflineError
+from brainalign.data.fetch import ChecksumError, RemoteFile, fetch
+
+PAYLOAD = bytes(range(256)) * 400  # 100 kB
+DIGEST = hashlib.sha256(PAYLOAD).hexdigest()
+
+
+@pytest.fixture
+def mirror(tmp_path, monkeypatch):
+    root = tmp_path / "mirror"
+    (root / "toy" / "sub").mkdir(parents=True)
+    (root / "toy" / "sub" / "blob.bin").write_bytes(PAYLOAD)
+    monkeypatch.setenv("BRAINALIGN_MIRROR", str(root))
+    return root
+
+
+@pytest.fixture
+def no_mirror(tmp_path, monkeypatch):
+    monkeypatch.setenv("BRAINALIGN_MIRROR", "")
+    monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path / "cache"))
+
+
+class _RangeHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves files from a directory, honouring ``Range: bytes=N-`` and logging each request's range."""
+
+    requests: list = []
+
+    def do_GET(self):
+        match = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range", ""))
+        self.requests.append(self.headers.get("Range"))
+        if not match:
+            return super().do_GET()
+        data = (self.directory_path / self.path.lstrip("/")).read_bytes()[int(match.group(1)):]
+        self.send_response(206)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server(tmp_path):
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "blob.bin").write_bytes(PAYLOAD)
+    handler = type("Handler", (_RangeHandler,), {"requests": [], "directory_path": served})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(served)))
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", handler.requests
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(timeout=5)
+
+
+def test_mirror_hit_is_verified_and_returned(mirror):
+    path = fetch("toy", RemoteFile("sub/blob.bin", "http://127.0.0.1:9/blob.bin", DIGEST))
+    assert path == mirror / "toy" / "sub" / "blob.bin"
+    assert fetch("toy", RemoteFile("sub/blob.bin", "http://127.0.0.1:9/blob.bin", DIGEST)) == path  # remembered
+
+
+def test_checksum_mismatch_names_both_digests(mirror):
+    wrong = "0" * 64
+    with pytest.raises(ChecksumError, match=f"expected sha256 {wrong}, got {DIGEST}"):
+        fetch("toy", RemoteFile("sub/blob.bin", "http://127.0.0.1:9/blob.bin", wrong))
+
+
+def test_changed_mirror_file_is_rehashed(mirror):
+    fetch("toy", RemoteFile("sub/blob.bin", "http://127.0.0.1:9/blob.bin", DIGEST))
+    (mirror / "toy" / "sub" / "blob.bin").write_bytes(PAYLOAD[:-1])
+    with pytest.raises(ChecksumError, match=hashlib.sha256(PAYLOAD[:-1]).hexdigest()):
+        fetch("toy", RemoteFile("sub/blob.bin", "http://127.0.0.1:9/blob.bin", DIGEST))
+
+
+def test_offline_error_names_url_target_and_mirror_variable(no_mirror):
+    url = "http://127.0.0.1:9/blob.bin"
+    with pytest.raises(OfflineError) as info:
+        fetch("toy", RemoteFile("sub/blob.bin", url, DIGEST))
+    message = str(info.value)
+    assert url in message and "BRAINALIGN_MIRROR" in message
+    assert str(cache_dir("data", "toy") / "sub" / "blob.bin") in message
+
+
+def test_download_then_cache_hit(no_mirror, server):
+    base, requests = server
+    path = fetch("toy", RemoteFile("sub/blob.bin", f"{base}/blob.bin", DIGEST))
+    assert path == cache_dir("data", "toy") / "sub" / "blob.bin"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == DIGEST
+    assert not path.with_name("blob.bin.part").exists()
+    fetch("toy", RemoteFile("sub/blob.bin", f"{base}/blob.bin", DIGEST))
+    assert requests == [None]  # the second call was served by the cache
+
+
+def test_download_resumes_a_partial_file(no_mirror, server):
+    base, requests = server
+    part = cache_dir("data", "toy") / "sub" / "blob.bin.part"
+    part.parent.mkdir(parents=True, exist_ok=True)
+    part.write_bytes(PAYLOAD[:30000])
+    path = fetch("toy", RemoteFile("sub/blob.bin", f"{base}/blob.bin", DIGEST))
+    assert requests == ["bytes=30000-"]
+    assert path.read_bytes() == PAYLOAD
+
+
+def test_corrupt_download_is_removed_and_reported(no_mirror, server):
+    base, _ = server
+    with pytest.raises(ChecksumError, match="expected sha256 " + "1" * 64):
+        fetch("toy", RemoteFile("sub/blob.bin", f"{base}/blob.bin", "1" * 64))
+    assert not (cache_dir("data", "toy") / "sub" / "blob.bin.part").exists()
+    assert not (cache_dir("data", "toy") / "sub" / "blob.bin").exists()
