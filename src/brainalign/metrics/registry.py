@@ -21,7 +21,15 @@ from importlib.metadata import entry_points
 from brainalign.core.errors import UnknownNameError
 
 METRICS: dict[str, Callable] = {}
-_BUILTIN_MODULES = ("brainalign.metrics.encoding", "brainalign.metrics.rsa")
+_BUILTIN_MODULES = (
+    "brainalign.metrics.encoding",
+    "brainalign.metrics.encoding_variants",
+    "brainalign.metrics.stacking",
+    "brainalign.metrics.versa",
+    "brainalign.metrics.rsa",
+    "brainalign.metrics.cka",
+    "brainalign.metrics.matching",
+)
 
 
 def register_metric(name: str) -> Callable[[Callable], Callable]:

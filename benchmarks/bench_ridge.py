@@ -1,0 +1,129 @@
+"""Cross-validated ridge: ours vs himalaya (RidgeCV, KernelRidgeCV) and scikit-learn (RidgeCV LOO, GridSearchCV).
+
+Full size: 1000 stimuli × 4096 features → 10,000 targets, 5 folds, 10 alphas, one alpha per target.
+``--quick`` runs a small size (for checking the script). ``--backend torch --device cuda`` times ours
+on a GPU (the references stay on numpy/CPU). Each row checks that alpha choices are identical
+(fraction of targets) and gives the largest prediction difference relative to the targets' spread.
+
+Usage: ``python benchmarks/bench_ridge.py [--quick] [--backend torch] [--device cuda]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from harness import best_time, row, write_rows  # noqa: E402
+
+from brainalign.core.backend import asarray, namespace, to_numpy  # noqa: E402
+from brainalign.metrics.cv import kfold_splits  # noqa: E402
+from brainalign.metrics.ridge import RidgeCV  # noqa: E402
+
+ALPHAS = np.logspace(-2, 7, 10)
+
+
+def gemm_gflops(backend: str, device: str | None, size: int = 2048) -> float:
+    """This machine's float32 matrix-product throughput (GFLOP/s) on the chosen backend."""
+    a = asarray(np.random.default_rng(0).normal(size=(size, size)), backend, device)
+
+    def product():
+        return to_numpy(namespace(a).sum(a @ a))  # the sum forces a GPU to finish
+
+    seconds, _ = best_time(product, repeat=5)
+    return 2 * size**3 / seconds / 1e9
+
+
+def ridge_flops(n: int, p: int, t: int, n_alphas: int, splits, kernel: bool) -> float:
+    """FLOPs of the dominant matrix products of our fit (decompositions excluded; they are O(n³) or O(n p²))."""
+    total = 2 * n * n * p if kernel else 0  # Gram matrix
+    for train, test in splits:
+        n_tr, n_te = len(train), len(test)
+        rank = n_tr if kernel else min(n_tr, p)
+        total += 2 * n_te * rank * (n_tr if kernel else p)  # test rows projected on the fold's basis
+        if rank * n_tr + n_alphas * n_te * rank < n_alphas * n_te * n_tr:
+            total += 2 * t * (rank * n_tr + n_alphas * n_te * rank)
+        else:
+            total += 2 * n_alphas * n_te * rank * n_tr + 2 * t * n_alphas * n_te * n_tr
+    rank = n if kernel else min(n, p)
+    return total + 2 * t * n * rank * 2 + (0 if kernel else 2 * t * p * rank)  # refit: Uᵀ Y, then U or V
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, to check the script")
+    parser.add_argument("--backend", default="numpy", choices=["numpy", "torch"])
+    parser.add_argument("--device", default=None, help="e.g. cuda (with --backend torch)")
+    args = parser.parse_args()
+    n, p, t = (200, 512, 500) if args.quick else (1000, 4096, 10_000)
+    repeat = 3 if args.quick else 1
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, p)).astype("float32")
+    Y = (X @ rng.normal(size=(p, t)) / np.sqrt(p) * np.logspace(-2, 0.5, t)).astype("float32")
+    Y += rng.normal(size=(n, t)).astype("float32")
+    splits = kfold_splits(n, 5, seed=0)
+    label = f"{n}x{p}->{t} targets"
+    on = f"{args.backend}" + (f"/{args.device}" if args.device else "")
+    spread = float(Y.std())
+
+    def ours(cv):
+        model = RidgeCV(ALPHAS, cv=cv, backend=args.backend, device=args.device)
+
+        def fit():
+            model.fit(X, Y)
+            return to_numpy(model.best_alphas_)  # forces a GPU to finish
+
+        seconds, alphas = best_time(fit, repeat)
+        return seconds, alphas, to_numpy(model.predict(X)), model
+
+    def check(alphas, predictions, ref_alphas, ref_predictions) -> str:
+        same = np.isclose(alphas, np.asarray(ref_alphas, dtype=float), rtol=1e-4).mean()
+        difference = np.abs(predictions - np.asarray(ref_predictions)).max() / spread
+        return f"alphas identical {same:.4f}; max |Δpred|/sd(Y) {difference:.1e}"
+
+    rows = []
+    kfold_s, kfold_alphas, kfold_pred, model = ours(splits)
+    gflops = gemm_gflops(args.backend, args.device)
+    achieved = ridge_flops(n, p, t, len(ALPHAS), splits, model.solver_ == "kernel") / kfold_s / 1e9
+
+    from himalaya.kernel_ridge import KernelRidgeCV
+    from himalaya.ridge import RidgeCV as HimalayaRidgeCV
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        for name, reference in (("himalaya.KernelRidgeCV", KernelRidgeCV(ALPHAS, kernel="linear", cv=splits,
+                                                                          fit_intercept=True)),
+                                ("himalaya.RidgeCV", HimalayaRidgeCV(ALPHAS, cv=splits, fit_intercept=True))):
+            ref_s, fitted = best_time(lambda: reference.fit(X, Y), repeat)
+            rows.append(row(f"ridge 5-fold per-target alpha, {label}", kfold_s, name, ref_s,
+                            check(kfold_alphas, kfold_pred, fitted.best_alphas_, fitted.predict(X)), backend=on,
+                            solver=model.solver_, gemm_gflops=round(gflops, 1),
+                            achieved_gflops=round(achieved, 1), gemm_fraction=round(achieved / gflops, 3)))
+
+    from sklearn.linear_model import Ridge
+    from sklearn.linear_model import RidgeCV as SklearnRidgeCV
+    from sklearn.model_selection import GridSearchCV
+
+    loo_s, loo_alphas, loo_pred, _ = ours("loo")
+    ref_s, fitted = best_time(lambda: SklearnRidgeCV(ALPHAS, alpha_per_target=True).fit(X, Y), repeat)
+    rows.append(row(f"ridge leave-one-out per-target alpha, {label}", loo_s, "sklearn.RidgeCV(float64 internally)",
+                    ref_s, check(loo_alphas, loo_pred, fitted.alpha_, fitted.predict(X)), backend=on))
+
+    shared = RidgeCV(ALPHAS, cv=splits, alpha_per_target=False, backend=args.backend, device=args.device)
+    shared_s, shared_alphas = best_time(lambda: to_numpy(shared.fit(X, Y).best_alphas_), repeat)
+    start = time.perf_counter()
+    grid = GridSearchCV(Ridge(), {"alpha": ALPHAS}, cv=splits, scoring="neg_mean_squared_error").fit(X, Y)
+    grid_s = time.perf_counter() - start
+    rows.append(row(f"ridge 5-fold one shared alpha, {label}", shared_s, "sklearn.GridSearchCV(Ridge)", grid_s,
+                    check(shared_alphas, to_numpy(shared.predict(X)), np.full(t, grid.best_params_["alpha"]),
+                          grid.predict(X)) + " (sklearn has no per-target alpha with K folds)", backend=on))
+    write_rows(__file__, rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+"""Registered encoding metrics beyond ridge: other mappings, other directions, time bins as samples.
+
+All reuse :func:`~brainalign.metrics.encoding.cross_validated_encoding` and the encoding Score convention
+(``raw`` = median over predicted columns of the split-mean held-out r; optional per-neuroid ceiling).
+
+* ``pls`` (Brain-Score's default: 25 components, no scaling), ``ols``, ``neuron-to-neuron``: model → brain.
+* ``reverse-ridge``: brain → model, scored over model units (how much of the model the brain explains).
+* ``bidirectional-ridge``: the mean of the forward and reverse raw scores.
+* ``spantime-ridge`` / ``spantime-pls``: responses with a ``time`` dim; each (stimulus, time bin) is a sample,
+  splits keep all bins of a stimulus together.
+
+>>> from brainalign.data.synthetic import simulated_brain
+>>> brain = simulated_brain(n_stimuli=120, n_features=30, n_neuroids=5, snr=4.0)
+>>> round(pls_encoding(brain.features, brain.responses, n_components=5).raw, 1)
+0.9
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from brainalign.core.backend import BackendName
+from brainalign.core.errors import InvalidInputError, UnknownNameError
+from brainalign.core.labels import (NEUROID, REPETITION, STIMULUS, TIME, align, check_finite, make_features,
+                                    make_responses, stimulus_ids)
+from brainalign.core.score import Score
+from brainalign.metrics.cv import Splits, kfold_splits
+from brainalign.metrics.encoding import cross_validated_encoding, encoding_matrices, score_correlations
+from brainalign.metrics.linear import LinearRegression, NeuronToNeuron
+from brainalign.metrics.pls import BRAIN_SCORE_COMPONENTS, PLSRegression
+from brainalign.metrics.registry import register_metric
+from brainalign.metrics.ridge import DEFAULT_ALPHAS, RidgeCV
+
+
+def encoding_score(
+    source: xr.DataArray,
+    target: xr.DataArray,
+    regression_factory: Callable[[], Any],
+    metric: str,
+    *,
+    n_splits: int = 5,
+    splits: Splits | None = None,
+    ceiling: np.ndarray | None = None,
+    seed: int = 0,
+    backend: BackendName = "numpy",
+    device: str | None = None,
+    dtype: str = "float32",
+) -> Score:
+    """Cross-validated encoding `Score` of any regression (seeded k-fold unless ``splits`` are given).
+
+    >>> from brainalign.data.synthetic import simulated_brain
+    >>> brain = simulated_brain(n_stimuli=60, n_features=5, n_neuroids=3, snr=4.0)
+    >>> bool(encoding_score(brain.features, brain.responses, LinearRegression, "ols").raw > 0.8)
+    True
+    """
+    splits = kfold_splits(target.sizes[STIMULUS], n_splits, shuffle=True, seed=seed) if splits is None else splits
+    result = cross_validated_encoding(source, target, regression_factory, splits,
+                                      backend=backend, device=device, dtype=dtype)
+    score = score_correlations(result.correlations, ceiling)
+    score.provenance.update(metric=metric, seed=seed, n_splits=len(splits), backend=backend, dtype=dtype)
+    return score
+
+
+@register_metric("pls")
+def pls_encoding(source: xr.DataArray, target: xr.DataArray, *, n_components: int = BRAIN_SCORE_COMPONENTS,
+                 backend: BackendName = "numpy", device: str | None = None, dtype: str = "float32",
+                 **options: Any) -> Score:
+    """PLS encoding (Brain-Score's mapping); ``options`` as :func:`encoding_score` (splits, ceiling, seed, ...)."""
+    score = encoding_score(source, target, lambda: PLSRegression(n_components, backend, device, dtype), "pls",
+                           backend=backend, device=device, dtype=dtype, **options)
+    score.provenance["n_components"] = n_components
+    return score
+
+
+@register_metric("ols")
+def ols_encoding(source: xr.DataArray, target: xr.DataArray, *, backend: BackendName = "numpy",
+                 device: str | None = None, dtype: str = "float32", **options: Any) -> Score:
+    """Ordinary least squares encoding (minimum-norm when units outnumber training stimuli)."""
+    return encoding_score(source, target, lambda: LinearRegression(backend, device, dtype), "ols",
+                          backend=backend, device=device, dtype=dtype, **options)
+
+
+@register_metric("neuron-to-neuron")
+def neuron_to_neuron_encoding(source: xr.DataArray, target: xr.DataArray, *, backend: BackendName = "numpy",
+                              device: str | None = None, dtype: str = "float32", **options: Any) -> Score:
+    """Each neuroid predicted by its best-correlated model unit on the training stimuli, scored on held-out ones."""
+    return encoding_score(source, target, lambda: NeuronToNeuron(False, backend, device, dtype),
+                          "neuron-to-neuron", backend=backend, device=device, dtype=dtype, **options)
+
+
+def _ridge_factory(alphas: Sequence[float], inner_folds: int, seed: int, backend: BackendName, device: str | None,
+                   dtype: str) -> Callable[[], RidgeCV]:
+    return lambda: RidgeCV(alphas, cv=inner_folds, backend=backend, device=device, dtype=dtype, seed=seed)
+
+
+def swap_direction(source: xr.DataArray, target: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray]:
+    """Responses as `Features` and features as `Responses` (repetitions averaged), for brain → model encoding.
+
+    >>> import numpy as np
+    >>> f = make_features(np.ones((2, 3)), ["a", "b"]); r = make_responses(np.zeros((2, 4)), ["b", "a"])
+    >>> [a.shape for a in swap_direction(f, r)]
+    [(2, 4), (2, 3)]
+    """
+    X, Y = encoding_matrices(source, target)
+    ids = stimulus_ids(align(source, target)[1])
+    return make_features(Y, ids), make_responses(X, ids)
+
+
+@register_metric("reverse-ridge")
+def reverse_ridge_encoding(source: xr.DataArray, target: xr.DataArray, *,
+                           alphas: Sequence[float] | np.ndarray = DEFAULT_ALPHAS, inner_folds: int = 5, seed: int = 0,
+                           backend: BackendName = "numpy", device: str | None = None, dtype: str = "float32",
+                           **options: Any) -> Score:
+    """Ridge from brain responses to model units; the score is the median held-out r over model units."""
+    brain, model = swap_direction(source, target)
+    return encoding_score(brain, model, _ridge_factory(alphas, inner_folds, seed, backend, device, dtype),
+                          "reverse-ridge", seed=seed, backend=backend, device=device, dtype=dtype, **options)
+
+
+@register_metric("bidirectional-ridge")
+def bidirectional_ridge_encoding(source: xr.DataArray, target: xr.DataArray, *,
+                                 alphas: Sequence[float] | np.ndarray = DEFAULT_ALPHAS, inner_folds: int = 5,
+                                 seed: int = 0, backend: BackendName = "numpy", device: str | None = None,
+                                 dtype: str = "float32", **options: Any) -> Score:
+    """Mean of forward (model → brain) and reverse (brain → model) ridge raw scores, both in ``extra``."""
+    if "ceiling" in options:
+        raise InvalidInputError("bidirectional-ridge has no ceiling: the reverse direction predicts model units")
+    factory = _ridge_factory(alphas, inner_folds, seed, backend, device, dtype)
+    common = dict(seed=seed, backend=backend, device=device, dtype=dtype, **options)
+    forward = encoding_score(source, target, factory, "ridge", **common)
+    reverse = encoding_score(*swap_direction(source, target), factory, "reverse-ridge", **common)
+    score = Score(value=(forward.raw + reverse.raw) / 2, per_split=(forward.per_split + reverse.per_split) / 2,
+                  extra={"forward": forward.raw, "reverse": reverse.raw})
+    score.error = float(np.std(score.per_split, ddof=1) / np.sqrt(len(score.per_split)))
+    score.provenance.update(forward.provenance, metric="bidirectional-ridge")
+    return score
+
+
+def flatten_time(source: xr.DataArray, target: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray, np.ndarray]:
+    """Samples = (stimulus, time bin) pairs: returns flattened features, responses and each sample's stimulus index.
+
+    ``target`` has dims ``stimulus × neuroid × time`` (+ optional ``repetition``, averaged); ``source`` is
+    ``stimulus × unit`` (repeated for every bin) or ``stimulus × unit × time`` with the same time bins.
+
+    >>> import numpy as np
+    >>> r = make_responses(np.zeros((3, 2, 4)), ["a", "b", "c"], dims=("stimulus", "neuroid", "time"))
+    >>> f, t, stim = flatten_time(make_features(np.ones((3, 5)), ["a", "b", "c"]), r)
+    >>> f.shape, t.shape, stim.tolist()[:5]
+    ((12, 5), (12, 2), [0, 0, 0, 0, 1])
+    """
+    source, target = align(source, target)
+    if TIME not in target.dims:
+        raise InvalidInputError(f"spantime encoding needs responses with a '{TIME}' dim; got {target.dims}")
+    if REPETITION in target.dims:
+        target = target.mean(REPETITION, skipna=True)
+    target = target.transpose(STIMULUS, TIME, NEUROID)
+    n_stimuli, n_bins, n_neuroids = target.shape
+    if TIME in source.dims:
+        if source.sizes[TIME] != n_bins:
+            raise InvalidInputError(f"source has {source.sizes[TIME]} time bins, target {n_bins}")
+        X = np.asarray(source.transpose(STIMULUS, TIME, ...).values).reshape(n_stimuli * n_bins, -1)
+    else:
+        X = np.repeat(np.asarray(source.values).reshape(n_stimuli, -1), n_bins, axis=0)
+    Y = np.asarray(target.values).reshape(n_stimuli * n_bins, n_neuroids)
+    check_finite(Y, "target responses (after averaging repetitions)")
+    ids = [f"{s}|t{b}" for s in stimulus_ids(target) for b in range(n_bins)]
+    return make_features(X, ids), make_responses(Y, ids), np.repeat(np.arange(n_stimuli), n_bins)
+
+
+SPANTIME_REGRESSIONS = ("ridge", "pls")
+
+
+def spantime_encoding(source: xr.DataArray, target: xr.DataArray, *, regression: str = "ridge",
+                      n_splits: int = 5, splits: Splits | None = None, seed: int = 0,
+                      alphas: Sequence[float] | np.ndarray = DEFAULT_ALPHAS, n_components: int = BRAIN_SCORE_COMPONENTS,
+                      backend: BackendName = "numpy", device: str | None = None, dtype: str = "float32",
+                      **options: Any) -> Score:
+    """Encoding with time bins treated as samples; ``splits`` (over stimuli) are expanded to their time bins."""
+    factories = {"ridge": _ridge_factory(alphas, 5, seed, backend, device, dtype),
+                 "pls": lambda: PLSRegression(n_components, backend, device, dtype)}
+    if regression not in factories:
+        raise UnknownNameError("spantime regression", regression, SPANTIME_REGRESSIONS)
+    features, responses, stimulus_of_sample = flatten_time(source, target)
+    n_stimuli = int(stimulus_of_sample.max()) + 1
+    splits = kfold_splits(n_stimuli, n_splits, shuffle=True, seed=seed) if splits is None else splits
+    sample_splits = [(np.flatnonzero(np.isin(stimulus_of_sample, train)),
+                      np.flatnonzero(np.isin(stimulus_of_sample, test))) for train, test in splits]
+    return encoding_score(features, responses, factories[regression], f"spantime-{regression}",
+                          splits=sample_splits, seed=seed, backend=backend, device=device, dtype=dtype, **options)
+
+
+@register_metric("spantime-ridge")
+def spantime_ridge_encoding(source: xr.DataArray, target: xr.DataArray, **options: Any) -> Score:
+    """:func:`spantime_encoding` with ridge."""
+    return spantime_encoding(source, target, regression="ridge", **options)
+
+
+@register_metric("spantime-pls")
+def spantime_pls_encoding(source: xr.DataArray, target: xr.DataArray, **options: Any) -> Score:
+    """:func:`spantime_encoding` with PLS."""
+    return spantime_encoding(source, target, regression="pls", **options)

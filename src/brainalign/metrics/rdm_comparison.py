@@ -1,0 +1,290 @@
+"""Comparing RDMs: rank and linear correlations, Kendall's tau, cosine and whitened (rsatoolbox) similarities.
+
+Everything is batched: ``compare_vectors(a, b)`` turns ``(..., k_a, n_pairs)`` and ``(..., k_b, n_pairs)``
+into ``(..., k_a, k_b)`` with one matrix product after centring / ranking, so 100 model RDMs against one
+brain RDM cost one product. Ranks of an RDM are computed once and cached (keyed on the identity of its
+condensed array) for repeated comparisons with the same RDM object. Kendall's tau counts discordant pairs by
+a vectorised merge sort (log₂ n_pairs batched sorts), never by looping over pairs of entries.
+
+Method names and their rsatoolbox equivalents: ``spearman``, ``pearson`` (``corr``), ``tau-a``, ``tau-b``
+(``kendall``), ``rho-a``, ``cosine``, ``whitened-pearson`` (``corr_cov``), ``whitened-cosine`` (``cosine_cov``).
+
+>>> import numpy as np
+>>> from brainalign.data.rdm import RDM
+>>> brain = RDM(np.array([[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]]), list("abcd"))
+>>> models = RDM(np.array([[1.0, 2.0, 3.0, 4.0, 6.0, 5.0], [6.0, 5.0, 4.0, 3.0, 2.0, 1.0]]), list("abcd"))
+>>> np.round(compare_rdms(models, brain, "spearman", dtype="float64"), 3).tolist()
+[[0.943], [-1.0]]
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+
+from brainalign.core.backend import BackendName, asarray, namespace, to_numpy
+from brainalign.core.errors import InvalidInputError, UnknownNameError
+from brainalign.data.rdm import RDM
+
+METHODS = ("spearman", "pearson", "tau-a", "tau-b", "rho-a", "cosine", "whitened-pearson", "whitened-cosine")
+RANK_METHODS = ("spearman", "rho-a")
+MASKABLE_METHODS = ("spearman", "rho-a", "pearson", "cosine")
+_RANK_CACHE: OrderedDict[tuple, tuple[np.ndarray, Any]] = OrderedDict()
+_RANK_CACHE_SIZE = 16
+
+
+def compare_rdms(
+    a: RDM,
+    b: RDM,
+    method: str = "spearman",
+    *,
+    backend: BackendName = "numpy",
+    device: str | None = None,
+    dtype: str = "float32",
+) -> np.ndarray:
+    """Similarity of every RDM in ``a`` with every RDM in ``b``: an ``(a.n_rdms, b.n_rdms)`` array.
+
+    Both must index the same stimuli; when only the order differs ``b`` is reordered to ``a``'s order.
+    Stimulus sets that differ (or different sizes) raise :class:`InvalidInputError`.
+
+    >>> import numpy as np
+    >>> from brainalign.data.rdm import RDM
+    >>> x = RDM(np.array([[1.0, 2.0, 3.0]]), ["a", "b", "c"])
+    >>> y = RDM(np.array([[3.0, 2.0, 1.0]]), ["c", "b", "a"])  # the same RDM in another order
+    >>> compare_rdms(x, y, "pearson", dtype="float64").round(6).tolist()
+    [[1.0]]
+    """
+    _check_method(method)
+    b = matched(a, b)
+    va = _prepared(a.condensed, method, backend, device, dtype)
+    vb = _prepared(b.condensed, method, backend, device, dtype)
+    return to_numpy(compare_vectors(va, vb, method, ranked=method in RANK_METHODS))
+
+
+def matched(a: RDM, b: RDM) -> RDM:
+    """``b`` indexed like ``a`` (reordered when the stimulus sets are equal), or a clear error."""
+    if a.stimulus_ids == b.stimulus_ids:
+        return b
+    if a.n_stimuli != b.n_stimuli or set(a.stimulus_ids) != set(b.stimulus_ids):
+        only_a = sorted(set(a.stimulus_ids) - set(b.stimulus_ids))
+        only_b = sorted(set(b.stimulus_ids) - set(a.stimulus_ids))
+        raise InvalidInputError(
+            f"RDMs index different stimuli ({a.n_stimuli} vs {b.n_stimuli}): "
+            f"{len(only_a)} only in the first (e.g. {only_a[:3]}), {len(only_b)} only in the second (e.g. {only_b[:3]})"
+        )
+    return b.reorder(a.stimulus_ids)
+
+
+def _check_method(method: str) -> None:
+    if method not in METHODS:
+        raise UnknownNameError("RDM comparison", method, METHODS)
+
+
+def _prepared(condensed: np.ndarray, method: str, backend: BackendName, device: str | None, dtype: str) -> Any:
+    """The condensed RDMs on the backend, rank-transformed for rank methods (cached per array object)."""
+    if method not in RANK_METHODS:
+        return asarray(condensed, backend, device, dtype)
+    key = (id(condensed), condensed.shape, backend, str(device), dtype)
+    hit = _RANK_CACHE.get(key)
+    if hit is not None and hit[0] is condensed:
+        _RANK_CACHE.move_to_end(key)
+        return hit[1]
+    ranks = rank_rows(asarray(condensed, backend, device, "float64" if dtype == "float64" else "float32"))
+    _RANK_CACHE[key] = (condensed, ranks)
+    if len(_RANK_CACHE) > _RANK_CACHE_SIZE:
+        _RANK_CACHE.popitem(last=False)
+    return ranks
+
+
+def cummax(x: Any, axis: int = -1) -> Any:
+    """Running maximum along ``axis`` (the one operation the array API lacks for numpy and torch alike)."""
+    if hasattr(x, "cummax"):
+        return x.cummax(dim=axis).values
+    return np.maximum.accumulate(x, axis=axis)
+
+
+def scatter_last(values: Any, index: Any) -> Any:
+    """``out`` with ``out[..., index[..., k]] = values[..., k]`` (inverse of ``take_along_axis`` for a permutation)."""
+    if hasattr(values, "scatter"):
+        return values.new_empty(values.shape).scatter_(-1, index, values)
+    out = np.empty_like(values)
+    np.put_along_axis(out, index, values, axis=-1)
+    return out
+
+
+def rank_rows(x: Any, weights: Any | None = None) -> Any:
+    """Average ranks (1-based, ties share their mean rank, as ``scipy.stats.rankdata``) along the last axis.
+
+    ``weights`` (broadcastable against ``x``) count how often each entry occurs, as in a bootstrap sample that
+    repeats pairs: the rank is that of the entry in the expanded vector (entries of weight 0 are left out).
+    The sort is done on ``x`` alone, so many weightings of one RDM cost one sort.
+
+    >>> import numpy as np
+    >>> rank_rows(np.array([[10.0, 30.0, 20.0, 20.0]])).tolist()
+    [[1.0, 4.0, 2.5, 2.5]]
+    >>> rank_rows(np.array([10.0, 30.0, 20.0]), weights=np.array([2.0, 1.0, 0.0])).tolist()  # 10, 10, 30
+    [1.5, 3.0, 2.5]
+    """
+    xp = namespace(x)
+    device = getattr(x, "device", None)
+    order = xp.argsort(x, axis=-1, stable=False)  # tied values share one mean rank, so stability is not needed
+    s = xp.take_along_axis(x, order, axis=-1)
+    n = x.shape[-1]
+    position = xp.broadcast_to(xp.arange(n, device=device), s.shape)
+    changes = s[..., 1:] != s[..., :-1]
+    true = xp.ones((*s.shape[:-1], 1), dtype=xp.bool, device=device)
+    first = cummax(xp.where(xp.concat([true, changes], axis=-1), position, 0))
+    last_flipped = cummax(xp.where(xp.flip(xp.concat([changes, true], axis=-1), axis=-1), position, 0))
+    last = (n - 1) - xp.flip(last_flipped, axis=-1)
+    if weights is None:
+        return scatter_last(xp.astype(first + last, x.dtype) / 2 + 1, order)
+    weights = xp.astype(weights, x.dtype)
+    shape = xp.broadcast_arrays(x, weights)[0].shape
+    order, first, last = (xp.broadcast_to(v, shape) for v in (order, first, last))
+    sorted_weights = xp.take_along_axis(xp.broadcast_to(weights, shape), order, axis=-1)
+    cumulative = xp.cumulative_sum(sorted_weights, axis=-1)
+    before = xp.take_along_axis(cumulative - sorted_weights, first, axis=-1)  # weight of all smaller values
+    tied = xp.take_along_axis(cumulative, last, axis=-1) - before
+    return scatter_last(before + (tied + 1) / 2, order)
+
+
+def compare_vectors(a: Any, b: Any, method: str, *, weights: Any | None = None, ranked: bool = False) -> Any:
+    """Similarities ``(..., k_a, k_b)`` of condensed RDMs ``a`` ``(..., k_a, P)`` and ``b`` ``(..., k_b, P)``.
+
+    ``weights`` (broadcastable to ``(..., 1, P)``; a boolean mask or counts) weight the entries: 0 excludes one
+    and ``c`` counts it ``c`` times, which is how a bootstrap sample that repeats stimuli is evaluated without
+    building it (methods: spearman, rho-a, pearson, cosine). ``ranked=True`` says ``a`` and ``b`` already hold
+    (equally weighted) ranks, for spearman and rho-a.
+
+    >>> import numpy as np
+    >>> compare_vectors(np.array([[1.0, 2, 3]]), np.array([[1.0, 3, 2], [3.0, 2, 1]]), "spearman").round(6).tolist()
+    [[0.5, -1.0]]
+    """
+    _check_method(method)
+    xp = namespace(a, b)
+    if weights is not None and method not in MASKABLE_METHODS:
+        raise InvalidInputError(f"weighting entries works for {MASKABLE_METHODS}; got method {method!r}")
+    if method in ("tau-a", "tau-b"):
+        return _kendall_tau(a, b, method)
+    if method in ("whitened-pearson", "whitened-cosine"):
+        if method == "whitened-pearson":
+            a, b = a - xp.mean(a, axis=-1, keepdims=True), b - xp.mean(b, axis=-1, keepdims=True)
+        return _cosine(_double_centred(a), _double_centred(b))
+    if method in RANK_METHODS and not ranked:
+        a, b = rank_rows(a, weights), rank_rows(b, weights)
+    if method != "cosine":
+        a, b = _centred(a, weights), _centred(b, weights)
+    if weights is not None:
+        root = xp.sqrt(xp.astype(weights, a.dtype))
+        a, b = a * root, b * root
+    if method == "rho-a":
+        count = a.shape[-1] if weights is None else xp.sum(xp.astype(weights, a.dtype), axis=-1)[..., None]
+        return (a @ xp.matrix_transpose(b)) * 12 / (count**3 - count)
+    return _cosine(a, b)
+
+
+def _centred(v: Any, weights: Any | None) -> Any:
+    """``v`` minus its (weighted) mean along the last axis."""
+    xp = namespace(v)
+    if weights is None:
+        return v - xp.mean(v, axis=-1, keepdims=True)
+    weights = xp.astype(weights, v.dtype)
+    return v - xp.sum(v * weights, axis=-1, keepdims=True) / xp.sum(weights, axis=-1, keepdims=True)
+
+
+def _cosine(a: Any, b: Any) -> Any:
+    """Cosine similarity of every row of ``a`` with every row of ``b`` (0 where a row is all zeros, as rsatoolbox)."""
+    xp = namespace(a, b)
+    norm_a = xp.sqrt(xp.sum(a * a, axis=-1))[..., :, None]
+    norm_b = xp.sqrt(xp.sum(b * b, axis=-1))[..., None, :]
+    dots = a @ xp.matrix_transpose(b)
+    denominator = norm_a * norm_b
+    return xp.where(denominator > 0, dots / xp.where(denominator > 0, denominator, 1.0), 0.0)
+
+
+def _double_centred(v: Any) -> Any:
+    """Flattened double-centred second-moment matrices ``G = H (-D/2) H`` of condensed RDMs ``(..., k, P)``.
+
+    Their cosine is rsatoolbox's whitened comparison without a pattern covariance (``_cov_weighting``).
+    """
+    xp = namespace(v)
+    n = int(round((1 + math.sqrt(1 + 8 * v.shape[-1])) / 2))
+    iu = np.triu_indices(n, k=1)
+    device = getattr(v, "device", None)
+    square = xp.zeros((*v.shape[:-1], n * n), dtype=v.dtype, device=device)
+    square[..., xp.asarray(iu[0] * n + iu[1], device=device)] = v
+    square[..., xp.asarray(iu[1] * n + iu[0], device=device)] = v
+    g = -0.5 * xp.reshape(square, (*v.shape[:-1], n, n))
+    row = xp.mean(g, axis=-1, keepdims=True)
+    g = g - row - xp.matrix_transpose(row) + xp.mean(row, axis=-2, keepdims=True)
+    return xp.reshape(g, (*v.shape[:-1], n * n))
+
+
+def _kendall_tau(a: Any, b: Any, variant: str, max_elements: int = 1 << 24) -> Any:
+    """Kendall's tau-a / tau-b of every row of ``a`` with every row of ``b`` (scipy's tie handling)."""
+    xp = namespace(a, b)
+    batch, k_a, k_b, n = a.shape[:-2], a.shape[-2], b.shape[-2], a.shape[-1]
+    x = xp.reshape(xp.broadcast_to(a[..., :, None, :], (*batch, k_a, k_b, n)), (-1, n))
+    y = xp.reshape(xp.broadcast_to(b[..., None, :, :], (*batch, k_a, k_b, n)), (-1, n))
+    rows = max(1, max_elements // max(n, 1))
+    taus = xp.concat([_tau_rows(x[i:i + rows], y[i:i + rows], variant) for i in range(0, x.shape[0], rows)])
+    return xp.reshape(taus, (*batch, k_a, k_b))
+
+
+def _tau_rows(x: Any, y: Any, variant: str) -> Any:
+    xp = namespace(x)
+    by_y = xp.argsort(y, axis=-1, stable=True)
+    x, y = xp.take_along_axis(x, by_y, axis=-1), xp.take_along_axis(y, by_y, axis=-1)
+    by_x = xp.argsort(x, axis=-1, stable=True)  # lexicographic order: x, then y
+    x, y = xp.take_along_axis(x, by_x, axis=-1), xp.take_along_axis(y, by_x, axis=-1)
+    n = x.shape[-1]
+    total = n * (n - 1) / 2
+    x_ties = _tied_pairs(x[..., 1:] != x[..., :-1])
+    y_ties = _tied_pairs(xp.sort(y, axis=-1)[..., 1:] != xp.sort(y, axis=-1)[..., :-1])
+    joint_ties = _tied_pairs((x[..., 1:] != x[..., :-1]) | (y[..., 1:] != y[..., :-1]))
+    discordant = _inversions(y)
+    concordant_minus_discordant = total - x_ties - y_ties + joint_ties - 2 * discordant
+    if variant == "tau-a":
+        tau = concordant_minus_discordant / total
+    else:
+        tau = concordant_minus_discordant / xp.sqrt((total - x_ties) * (total - y_ties))
+    return xp.clip(xp.astype(tau, x.dtype), -1.0, 1.0)
+
+
+def _tied_pairs(changes: Any) -> Any:
+    """Number of tied pairs per row of a sorted array, given where consecutive values change."""
+    xp = namespace(changes)
+    device = getattr(changes, "device", None)
+    position = xp.broadcast_to(xp.arange(changes.shape[-1] + 1, device=device), (*changes.shape[:-1], changes.shape[-1] + 1))
+    true = xp.ones((*changes.shape[:-1], 1), dtype=xp.bool, device=device)
+    start = cummax(xp.where(xp.concat([true, changes], axis=-1), position, 0))
+    return xp.astype(xp.sum(position - start, axis=-1), xp.float64)
+
+
+def _inversions(y: Any) -> Any:
+    """Pairs ``i < j`` with ``y_i > y_j`` per row, by a bottom-up merge sort vectorised over rows and blocks.
+
+    At each level two sorted neighbours ``L``, ``R`` are merged by one stable sort; an element of ``R`` that
+    lands at merged position ``m`` with index ``k`` in ``R`` has ``m - k`` elements of ``L`` not above it.
+    """
+    xp = namespace(y)
+    device = getattr(y, "device", None)
+    rows, n = y.shape
+    length = 1 << max(0, (n - 1).bit_length())
+    pad = xp.full((rows, length - n), math.inf, dtype=y.dtype, device=device)
+    merged = xp.concat([y, pad], axis=-1)
+    count = xp.zeros(rows, dtype=xp.float64, device=device)
+    width = 1
+    while width < length:
+        blocks = xp.reshape(merged, (rows, length // (2 * width), 2 * width))
+        order = xp.argsort(blocks, axis=-1, stable=True)
+        position = xp.argsort(order, axis=-1)[..., width:]
+        index_in_right = xp.arange(width, device=device)
+        not_above = position - index_in_right
+        count = count + xp.astype(xp.sum(xp.reshape(width - not_above, (rows, -1)), axis=-1), xp.float64)
+        merged = xp.reshape(xp.take_along_axis(blocks, order, axis=-1), (rows, length))
+        width *= 2
+    return count

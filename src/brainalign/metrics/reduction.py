@@ -1,0 +1,267 @@
+"""Dimensionality reduction fitted on training stimuli only, as a step in front of any regression.
+
+Reducers follow the sklearn transformer protocol (``fit`` / ``transform``): :class:`PCA` (exact, one SVD),
+:class:`IncrementalPCA` (chunk by chunk, for features that do not fit in memory), :class:`SparseRandomProjection`
+(Johnson–Lindenstrauss) and :class:`LayerConcat` (one reducer per layer, outputs side by side).
+:class:`ReducedRegression` chains a reducer and a regression so the reducer sees only the training split
+inside ``cross_validated_encoding``; :func:`concatenate_layers` joins several layers' `Features`.
+
+>>> import numpy as np
+>>> X = np.random.default_rng(0).normal(size=(30, 8))
+>>> PCA(3).fit(X[:20]).transform(X[20:]).shape
+(10, 3)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from brainalign.core.backend import BackendName, namespace, to_numpy
+from brainalign.core.errors import InvalidInputError
+from brainalign.core.labels import UNIT, align, make_features, stimulus_ids
+from brainalign.metrics.linear import as_matrices
+
+
+class PCA:
+    """Principal components of the training matrix (centred, no whitening); signs as in sklearn."""
+
+    def __init__(self, n_components: int, backend: BackendName = "numpy", device: str | None = None,
+                 dtype: str = "float32"):
+        self.n_components = _positive(n_components, "n_components")
+        self.backend, self.device, self.dtype = backend, device, dtype
+
+    def fit(self, X: Any, y: Any = None) -> "PCA":
+        X, _ = as_matrices(X, None, self.backend, self.device, self.dtype)
+        _check_components(self.n_components, X.shape)
+        xp = namespace(X)
+        self.mean_ = xp.mean(X, axis=0)
+        _, s, vt = xp.linalg.svd(X - self.mean_, full_matrices=False)
+        vt = _flip_signs(vt, xp)
+        self.components_ = vt[: self.n_components]
+        self.explained_variance_ = s[: self.n_components] ** 2 / max(X.shape[0] - 1, 1)
+        return self
+
+    def transform(self, X: Any) -> Any:
+        X, _ = as_matrices(X, None, self.backend, self.device, self.dtype)
+        return (X - self.mean_) @ self.components_.T
+
+    def fit_transform(self, X: Any, y: Any = None) -> Any:
+        return self.fit(X).transform(X)
+
+
+class IncrementalPCA(PCA):
+    """PCA updated one chunk of stimuli at a time (Ross et al. 2008, the algorithm of sklearn's IncrementalPCA).
+
+    Call :meth:`partial_fit` per chunk (each at least ``n_components`` rows), or :meth:`fit` with an
+    in-memory matrix or an iterable of chunks.
+
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(40, 6))
+    >>> ipca = IncrementalPCA(2).fit(iter([X[:20], X[20:]]))
+    >>> ipca.n_samples_seen_, ipca.components_.shape
+    (40, (2, 6))
+    """
+
+    def __init__(self, n_components: int, chunk_size: int | None = None, backend: BackendName = "numpy",
+                 device: str | None = None, dtype: str = "float32"):
+        super().__init__(n_components, backend, device, dtype)
+        self.chunk_size = chunk_size
+        self.n_samples_seen_ = 0
+
+    def fit(self, X: Any, y: Any = None) -> "IncrementalPCA":
+        self.n_samples_seen_ = 0
+        if hasattr(X, "shape"):
+            size = self.chunk_size or max(5 * self.n_components, 1000)
+            chunks: Iterable[Any] = (X[i:i + size] for i in range(0, X.shape[0], size))
+        else:
+            chunks = X
+        for chunk in chunks:
+            self.partial_fit(chunk)
+        if self.n_samples_seen_ == 0:
+            raise InvalidInputError("IncrementalPCA.fit received no data")
+        return self
+
+    def partial_fit(self, X: Any, y: Any = None) -> "IncrementalPCA":
+        X, _ = as_matrices(X, None, self.backend, self.device, self.dtype)
+        _check_components(self.n_components, X.shape)
+        xp = namespace(X)
+        n_batch, seen = X.shape[0], self.n_samples_seen_
+        batch_mean = xp.mean(X, axis=0)
+        if seen == 0:
+            stacked, new_mean = X - batch_mean, batch_mean
+        else:
+            total = seen + n_batch
+            new_mean = (seen * self.mean_ + n_batch * batch_mean) / total
+            correction = (seen * n_batch / total) ** 0.5 * (self.mean_ - batch_mean)
+            stacked = xp.concat([self.singular_values_[:, None] * self.components_, X - batch_mean,
+                                 correction[None, :]], axis=0)
+        _, s, vt = xp.linalg.svd(stacked, full_matrices=False)
+        vt = _flip_signs(vt, xp)
+        self.components_, self.singular_values_ = vt[: self.n_components], s[: self.n_components]
+        self.mean_, self.n_samples_seen_ = new_mean, seen + n_batch
+        self.explained_variance_ = self.singular_values_ ** 2 / max(self.n_samples_seen_ - 1, 1)
+        return self
+
+
+def johnson_lindenstrauss_min_dim(n_samples: int, eps: float = 0.1) -> int:
+    """Dimensions that keep all pairwise distances of ``n_samples`` points within a factor ``1 ± eps``.
+
+    >>> johnson_lindenstrauss_min_dim(1000, eps=0.1)
+    5920
+    """
+    if not 0 < eps < 1:
+        raise InvalidInputError(f"eps must lie in (0, 1); got {eps}")
+    return int(4 * np.log(n_samples) / (eps ** 2 / 2 - eps ** 3 / 3))
+
+
+class SparseRandomProjection:
+    """Sparse random projection (Li, Hastie & Church 2006): entries ``±sqrt(1/(density·k))`` or 0.
+
+    ``n_components="auto"`` picks the Johnson–Lindenstrauss bound for the training stimuli and ``eps``.
+    The matrix depends only on the number of features and the seed, never on the data values.
+    """
+
+    def __init__(self, n_components: int | str = "auto", eps: float = 0.1, density: float | str = "auto",
+                 seed: int = 0, backend: BackendName = "numpy", device: str | None = None, dtype: str = "float32"):
+        self.n_components, self.eps, self.density, self.seed = n_components, eps, density, seed
+        self.backend, self.device, self.dtype = backend, device, dtype
+
+    def fit(self, X: Any, y: Any = None) -> "SparseRandomProjection":
+        import scipy.sparse as sp
+
+        n, p = X.shape
+        k = johnson_lindenstrauss_min_dim(n, self.eps) if self.n_components == "auto" else int(self.n_components)
+        density = 1 / np.sqrt(p) if self.density == "auto" else float(self.density)
+        if k < 1 or not 0 < density <= 1:
+            raise InvalidInputError(f"need n_components >= 1 and density in (0, 1]; got {k}, {density}")
+        rng = np.random.default_rng(self.seed)
+        nnz = rng.binomial(p, density, size=k)
+        rows = np.repeat(np.arange(k), nnz)
+        cols = np.concatenate([rng.choice(p, size=c, replace=False) for c in nnz])
+        values = rng.choice([-1.0, 1.0], size=cols.size) / np.sqrt(density * k)
+        self.n_components_, self.density_ = k, density
+        self.components_ = sp.csr_matrix((values.astype(self.dtype), (rows, cols)), shape=(k, p))
+        return self
+
+    def transform(self, X: Any) -> Any:
+        if self.backend == "torch":
+            import torch
+
+            X, _ = as_matrices(X, None, self.backend, self.device, self.dtype)
+            coo = self.components_.tocoo()
+            indices = torch.as_tensor(np.vstack([coo.col, coo.row]), device=X.device)
+            projection = torch.sparse_coo_tensor(indices, torch.as_tensor(coo.data, device=X.device),
+                                                 (coo.shape[1], coo.shape[0]), check_invariants=False)
+            return (projection.t() @ X.T).T
+        X, _ = as_matrices(X, None, "numpy", None, self.dtype)
+        return np.asarray((self.components_ @ X.T).T)
+
+    def fit_transform(self, X: Any, y: Any = None) -> Any:
+        return self.fit(X).transform(X)
+
+
+class LayerConcat:
+    """Reduce each layer's block of columns with its own reducer (fitted on the same rows), then concatenate.
+
+    ``block_sizes`` are the units per layer in column order (as written by :func:`concatenate_layers`).
+
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(20, 7))
+    >>> LayerConcat([3, 4], lambda: PCA(2)).fit(X).transform(X).shape
+    (20, 4)
+    """
+
+    def __init__(self, block_sizes: Sequence[int], reducer_factory: Callable[[], Any]):
+        self.block_sizes = [int(b) for b in block_sizes]
+        self.reducer_factory = reducer_factory
+
+    def _blocks(self, X: Any) -> list[Any]:
+        if X.shape[1] != sum(self.block_sizes):
+            raise InvalidInputError(f"X has {X.shape[1]} columns; block_sizes {self.block_sizes} sum to "
+                                    f"{sum(self.block_sizes)}")
+        edges = np.cumsum([0, *self.block_sizes])
+        return [X[:, a:b] for a, b in zip(edges[:-1], edges[1:])]
+
+    def fit(self, X: Any, y: Any = None) -> "LayerConcat":
+        self.reducers_ = [self.reducer_factory().fit(block) for block in self._blocks(X)]
+        return self
+
+    def transform(self, X: Any) -> Any:
+        parts = [r.transform(block) for r, block in zip(self.reducers_, self._blocks(X))]
+        return namespace(*parts).concat(parts, axis=1)
+
+    def fit_transform(self, X: Any, y: Any = None) -> Any:
+        return self.fit(X).transform(X)
+
+
+class ReducedRegression:
+    """A reducer followed by a regression, both fitted on the training rows only.
+
+    >>> import numpy as np
+    >>> from brainalign.metrics.linear import LinearRegression
+    >>> X = np.random.default_rng(0).normal(size=(30, 10)); Y = X[:, :2]
+    >>> ReducedRegression(PCA(10), LinearRegression(dtype="float64")).fit(X, Y).predict(X).shape
+    (30, 2)
+    """
+
+    def __init__(self, reducer: Any, regression: Any):
+        self.reducer, self.regression = reducer, regression
+
+    def fit(self, X: Any, Y: Any) -> "ReducedRegression":
+        self.regression.fit(self.reducer.fit(X).transform(X), Y)
+        return self
+
+    def predict(self, X: Any) -> Any:
+        return self.regression.predict(self.reducer.transform(X))
+
+
+def concatenate_layers(layers: Sequence[xr.DataArray]) -> xr.DataArray:
+    """Join several layers' `Features` (aligned by stimulus id) into one; coord ``layer`` names each unit's layer.
+
+    >>> import numpy as np
+    >>> a = make_features(np.ones((2, 3)), ["x", "y"], layer="conv1")
+    >>> b = make_features(np.zeros((2, 2)), ["y", "x"], layer="fc")
+    >>> joined = concatenate_layers([a, b])
+    >>> joined.shape, joined.layer.values.tolist()
+    ((2, 5), ['conv1', 'conv1', 'conv1', 'fc', 'fc'])
+    """
+    if not layers:
+        raise InvalidInputError("concatenate_layers needs at least one layer")
+    reference = layers[0]
+    aligned = [align(layer, reference)[0] for layer in layers]
+    names = [str(layer.attrs.get("layer", f"layer{i}")) for i, layer in enumerate(layers)]
+    values = np.concatenate([to_numpy(a.values).reshape(a.shape[0], -1) for a in aligned], axis=1)
+    joined = make_features(values, stimulus_ids(reference), layer="+".join(names), model=reference.attrs.get("model"))
+    return joined.assign_coords(layer=(UNIT, [n for n, a in zip(names, aligned) for _ in range(a.shape[1])]))
+
+
+def layer_block_sizes(features: xr.DataArray) -> list[int]:
+    """Units per layer, in column order, of features built by :func:`concatenate_layers`."""
+    if "layer" not in features.coords:
+        raise InvalidInputError("features carry no 'layer' coordinate; build them with concatenate_layers")
+    labels = list(features["layer"].values)
+    starts = [i for i in range(len(labels)) if i == 0 or labels[i] != labels[i - 1]]
+    return [b - a for a, b in zip(starts, [*starts[1:], len(labels)])]
+
+
+def _positive(value: int, name: str) -> int:
+    if int(value) < 1:
+        raise InvalidInputError(f"{name} must be at least 1; got {value}")
+    return int(value)
+
+
+def _check_components(n_components: int, shape: tuple[int, ...]) -> None:
+    if n_components > min(shape):
+        raise InvalidInputError(f"n_components={n_components} exceeds min(samples, features) of a "
+                                f"{shape[0]} × {shape[1]} matrix")
+
+
+def _flip_signs(vt: Any, xp: Any) -> Any:
+    """sklearn's sign convention: the largest-magnitude entry of each component is positive."""
+    biggest = xp.argmax(xp.abs(vt), axis=1)
+    signs = xp.sign(xp.take_along_axis(vt, biggest[:, None], axis=1))
+    return vt * signs

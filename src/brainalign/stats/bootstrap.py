@@ -1,0 +1,139 @@
+"""Bootstrap confidence intervals, batched: every resample is an index array, never a Python loop over samples.
+
+``bootstrap_rsa`` resamples stimuli (as rsatoolbox's ``eval_bootstrap_pattern``: stimuli drawn with replacement,
+the pairs of a stimulus with its own copy excluded), subjects, or both. A stimulus sample is never built: drawing
+stimulus k m_k times makes pair (i, j) occur m_i·m_j times, so each sample is a weighting of the original pairs,
+and ranks of a weighted RDM need no new sort (cumulative weights in the RDM's one sorted order). All models,
+subjects and samples of a batch are then one batched matrix product.
+
+>>> import numpy as np
+>>> low, high = percentile_ci(np.arange(101.0), ci=0.9)
+>>> round(float(low), 6), round(float(high), 6)
+(5.0, 95.0)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from brainalign.core.backend import BackendName, asarray, namespace, to_numpy
+from brainalign.core.errors import InvalidInputError, UnknownNameError
+from brainalign.data.rdm import RDM
+from brainalign.metrics.noise_ceiling import noise_ceiling_vectors
+from brainalign.metrics.rdm_comparison import MASKABLE_METHODS, compare_vectors, matched
+
+RESAMPLE = ("stimuli", "subjects", "both")
+
+
+@dataclass
+class BootstrapResult:
+    """Bootstrap distribution of model evaluations: ``samples`` ``(n_samples, n_models)`` (NaN where a sample
+    had fewer than 3 distinct stimuli), percentile CI bounds per model, and ``noise_ceiling`` samples
+    ``(n_samples, 2)`` (lower, upper) when requested."""
+
+    samples: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    noise_ceiling: np.ndarray | None = None
+
+
+def percentile_ci(samples: np.ndarray, ci: float = 0.95, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile interval holding ``ci`` of the (NaN-ignoring) bootstrap ``samples`` along ``axis``."""
+    if not 0 < ci < 1:
+        raise InvalidInputError(f"ci must lie in (0, 1); got {ci}")
+    tail = 100 * (1 - ci) / 2
+    return np.nanpercentile(samples, tail, axis=axis), np.nanpercentile(samples, 100 - tail, axis=axis)
+
+
+def bootstrap_mean_ci(values: np.ndarray, n_samples: int = 10_000, ci: float = 0.95,
+                      seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile CI of the mean over axis 0 (e.g. subjects) of ``values`` ``(n_subjects, ...)``.
+
+    >>> low, high = bootstrap_mean_ci(np.array([0.2, 0.3, 0.25, 0.35, 0.3]))
+    >>> bool(0.2 < low < 0.29 < high < 0.35)
+    True
+    """
+    values = np.asarray(values, dtype=float)
+    index = np.random.default_rng(seed).integers(0, values.shape[0], (n_samples, values.shape[0]))
+    return percentile_ci(values[index].mean(axis=1), ci)
+
+
+def bootstrap_rsa(
+    models: RDM,
+    data: RDM,
+    method: str = "spearman",
+    *,
+    n_samples: int = 1000,
+    resample: Literal["stimuli", "subjects", "both"] = "stimuli",
+    ci: float = 0.95,
+    noise_ceiling: bool = True,
+    seed: int | None = 0,
+    max_elements: int = 1 << 23,
+    backend: BackendName = "numpy",
+    device: str | None = None,
+    dtype: str = "float64",
+) -> BootstrapResult:
+    """Bootstrap the mean (over subject RDMs in ``data``) similarity of each model RDM in ``models``.
+
+    >>> import numpy as np
+    >>> from brainalign.data.rdm import RDM
+    >>> rng = np.random.default_rng(0)
+    >>> truth = rng.random(45)
+    >>> data = RDM(truth + rng.normal(0, 0.2, (4, 45)), [str(i) for i in range(10)])
+    >>> models = RDM(np.stack([truth, rng.random(45)]), data.stimulus_ids)
+    >>> result = bootstrap_rsa(models, data, n_samples=200)
+    >>> bool(result.ci_low[0] > result.ci_high[1])
+    True
+    """
+    if resample not in RESAMPLE:
+        raise UnknownNameError("resampling", resample, RESAMPLE)
+    if method not in MASKABLE_METHODS:
+        raise UnknownNameError("bootstrap comparison method", method, MASKABLE_METHODS)
+    data = matched(models, data)
+    model_vectors = asarray(models.condensed, backend, device, dtype)
+    data_vectors = asarray(data.condensed, backend, device, dtype)
+    rng = np.random.default_rng(seed)
+    n, n_subjects = models.n_stimuli, data.n_rdms
+    subject_index = rng.integers(0, n_subjects, (n_samples, n_subjects)) if resample != "stimuli" else None
+    stimulus_index = np.sort(rng.integers(0, n, (n_samples, n)), axis=1) if resample != "subjects" else None
+    n_pairs = models.condensed.shape[1]
+    batch = max(1, max_elements // ((models.n_rdms + n_subjects) * n_pairs))
+    evaluations, ceilings = [], []
+    for start in range(0, n_samples, batch):
+        stop = min(start + batch, n_samples)
+        sims, ceiling = _evaluate_batch(
+            model_vectors, data_vectors, method, noise_ceiling, n,
+            None if subject_index is None else subject_index[start:stop],
+            None if stimulus_index is None else stimulus_index[start:stop], stop - start)
+        evaluations.append(sims)
+        ceilings.append(ceiling)
+    samples = np.concatenate(evaluations)
+    if stimulus_index is not None:  # rsatoolbox drops samples with fewer than 3 distinct stimuli
+        distinct = 1 + np.count_nonzero(np.diff(stimulus_index, axis=1), axis=1)
+        samples[distinct < 3] = np.nan
+    low, high = percentile_ci(samples, ci)
+    return BootstrapResult(samples, low, high, np.concatenate(ceilings) if noise_ceiling else None)
+
+
+def _evaluate_batch(models, data, method, with_ceiling, n, subject_index, stimulus_index, size):
+    """Mean similarity ``(size, n_models)`` and noise ceilings ``(size, 2)`` for one batch of resamples."""
+    xp = namespace(models)
+    device = getattr(models, "device", None)
+    if subject_index is not None:
+        data = xp.take(data, xp.asarray(subject_index.reshape(-1), device=device), axis=0)
+        data = xp.reshape(data, (size, subject_index.shape[1], data.shape[-1]))  # (size, subjects, P)
+    weights = None
+    if stimulus_index is not None:  # pair (i, j) occurs m_i * m_j times when stimulus k is drawn m_k times
+        counts = np.zeros((size, n))
+        np.add.at(counts, (np.arange(size)[:, None], stimulus_index), 1.0)
+        rows, cols = np.triu_indices(n, k=1)
+        weights = xp.asarray((counts[:, rows] * counts[:, cols])[:, None, :], dtype=models.dtype, device=device)
+    sims = xp.mean(compare_vectors(models, data, method, weights=weights), axis=-1)
+    ceiling = None
+    if with_ceiling:
+        lower, upper = noise_ceiling_vectors(data, method, weights=weights)
+        ceiling = np.stack([to_numpy(lower), to_numpy(upper)], axis=1)
+    return to_numpy(sims), ceiling

@@ -1,0 +1,60 @@
+"""RDM noise ceilings against rsatoolbox's ``boot_noise_ceiling`` on identical RDMs (simulated and real)."""
+
+import numpy as np
+import pytest
+from rsatoolbox.inference import boot_noise_ceiling
+
+from brainalign.core.errors import InvalidInputError
+from brainalign.data.rdm import RDM
+from brainalign.metrics.noise_ceiling import rdm_noise_ceiling
+
+RNG = np.random.default_rng(2)
+N = 16
+P = N * (N - 1) // 2
+SIGNAL = RNG.random(P)
+SUBJECTS = RDM(SIGNAL + RNG.normal(0, 0.3, (7, P)), [f"s{i}" for i in range(N)])
+
+
+@pytest.mark.parametrize("method", ["spearman", "pearson", "cosine", "rho-a", "tau-a", "whitened-pearson"])
+def test_matches_rsatoolbox(method):
+    ours = rdm_noise_ceiling(SUBJECTS, method)
+    reference = boot_noise_ceiling(SUBJECTS.to_rsatoolbox(), method=RSA_NAME.get(method, method))
+    np.testing.assert_allclose(ours, reference, atol=1e-10)
+
+
+RSA_NAME = {"pearson": "corr", "whitened-pearson": "corr_cov"}
+
+
+def test_grouped_sessions_match_rsatoolbox():
+    sessions = RDM(np.repeat(SUBJECTS.condensed, 2, axis=0) + RNG.normal(0, 0.1, (14, P)), SUBJECTS.stimulus_ids)
+    sessions.descriptors["subject"] = np.repeat(np.arange(7), 2)
+    ours = rdm_noise_ceiling(sessions, "spearman", by="subject")
+    reference = boot_noise_ceiling(sessions.to_rsatoolbox(), method="spearman", rdm_descriptor="subject")
+    np.testing.assert_allclose(ours, reference, atol=1e-10)
+
+
+def test_torch_backend():
+    np.testing.assert_allclose(rdm_noise_ceiling(SUBJECTS, backend="torch"), rdm_noise_ceiling(SUBJECTS),
+                               atol=1e-10)
+
+
+def test_needs_two_subjects():
+    with pytest.raises(InvalidInputError, match="at least 2 subjects"):
+        rdm_noise_ceiling(SUBJECTS.select([True] + [False] * 6))
+
+
+def test_net2brain_it_real_data(shared_data):
+    path = shared_data / "net2brain78" / "fmri_IT_RDMs.npz"
+    if not path.exists():
+        pytest.skip(f"{path} not found")
+    try:
+        from brainalign.data.registry import get_dataset
+
+        rdms = get_dataset("Net2Brain78").rdms("IT")
+    except (ImportError, AttributeError, KeyError):
+        rdms = RDM.from_square(np.load(path)["arr_0"], [f"image_{i:02d}" for i in range(1, 79)])
+    assert rdms.n_rdms == 15
+    ours = rdm_noise_ceiling(rdms, "spearman")
+    reference = boot_noise_ceiling(rdms.to_rsatoolbox(), method="spearman")
+    np.testing.assert_allclose(ours, reference, atol=1e-10)
+    assert 0 < ours[0] < ours[1] < 1
