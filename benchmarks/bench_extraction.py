@@ -1,0 +1,90 @@
+"""Feature extraction: hook overhead against a bare forward pass over the same batches, and images per second.
+
+Rows: (1) `Extractor.extract_batch` on the default layers vs `module(batch)` on identical preprocessed
+batches (target: overhead <= 10 %); (2) an early layer only, where the extractor stops the forward
+pass early; (3) end-to-end `Extractor.extract` (decode + preprocess + forward + copy) in images/s.
+Images are crops of real photographs (scikit-image). Usage:
+``python benchmarks/bench_extraction.py [--quick] [--device cuda] [--model efficientnet_lite0]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from harness import best_time, row, write_rows
+
+from brainalign.data.stimuli import StimulusSet
+from brainalign.models.extractor import Extractor
+from brainalign.models.loading import load_model
+
+
+def photo_crops(folder: Path, n: int, seed: int = 0) -> StimulusSet:
+    """``n`` random 256-pixel crops of scikit-image's photographs, saved as PNG files."""
+    import skimage.data
+
+    photos = [getattr(skimage.data, name)() for name in ("chelsea", "coffee", "astronaut", "rocket")]
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        photo = photos[i % len(photos)]
+        top, left = (int(rng.integers(0, max(1, d - 256))) for d in photo.shape[:2])
+        Image.fromarray(photo[top:top + 256, left:left + 256]).convert("RGB").save(folder / f"img{i:04d}.png")
+    return StimulusSet.from_folder(folder, identifier="photo-crops")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="few images, one repeat")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--model", default="efficientnet_lite0")
+    parser.add_argument("--batch-size", type=int, default=32)
+    args = parser.parse_args()
+    n_images, repeat = (32, 1) if args.quick else (256, 3)
+
+    model = load_model(args.model, device=args.device)
+    with tempfile.TemporaryDirectory() as folder:
+        stimuli = photo_crops(Path(folder), n_images)
+        transform = model.preprocessing.transform
+        images = torch.stack([transform(stimuli.load_image(i)) for i in range(n_images)])
+        batches = [images[i:i + args.batch_size].to(args.device) for i in range(0, n_images, args.batch_size)]
+
+        def bare() -> None:
+            with torch.inference_mode():
+                for batch in batches:
+                    model.module(batch)
+            if args.device.startswith("cuda"):
+                torch.cuda.synchronize()
+
+        def hooked(extractor: Extractor):
+            return lambda: [extractor.extract_batch(batch) for batch in batches]
+
+        bare()  # warm-up
+        bare_s, _ = best_time(bare, repeat)
+        default = Extractor(model, cache=False, progress=False)
+        early = Extractor(model, layers=[model.card.default_layers[1]], cache=False, progress=False)
+        hooked(default)(), hooked(early)()  # warm-up; the early extractor learns where to stop
+        default_s, _ = best_time(hooked(default), repeat)
+        early_s, _ = best_time(hooked(early), repeat)
+        end_to_end = Extractor(model, batch_size=args.batch_size, cache=False, progress=False)
+        end_to_end_s, _ = best_time(lambda: end_to_end.extract(stimuli), repeat)
+
+    common = {"model": args.model, "device": args.device, "images": n_images, "batch_size": args.batch_size}
+    layers = len(model.card.default_layers)
+    rows = [
+        row(f"extraction hooks, {layers} default layers", default_s, "bare forward pass", bare_s,
+            "same preprocessed batches", overhead=round(default_s / bare_s - 1, 3), **common),
+        row(f"extraction of {early.layers[0]} (early stop)", early_s, "bare forward pass", bare_s,
+            "same preprocessed batches", **common),
+        row("extraction end to end (decode + preprocess + forward)", end_to_end_s, None, None,
+            "images per second", images_per_s=round(n_images / end_to_end_s, 1), **common),
+    ]
+    write_rows(__file__, rows)
+
+
+if __name__ == "__main__":
+    main()

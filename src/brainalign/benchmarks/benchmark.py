@@ -1,0 +1,100 @@
+"""`Benchmark`: a dataset slice + a metric + a ceiling, with an identifier and a version.
+
+>>> from brainalign.benchmarks.registry import get_benchmark
+>>> b = get_benchmark("Kriegeskorte2008.mIT-rsa")
+>>> b.identifier, b.metric, b.version
+('Kriegeskorte2008.mIT-rsa', 'rsa', 1)
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from brainalign.core.score import Score
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """One benchmark. ``target`` is ``"rdms"`` (the metric compares RDMs) or ``"responses"`` (encoding).
+
+    ``ceiling`` names how the reliability bound of a ``responses`` target is estimated
+    (``"split-half"``: Spearman–Brown split-half reliability across repetitions; RSA metrics compute their
+    RDM noise ceiling from the subjects themselves). Bump ``version`` whenever scores would change.
+    """
+
+    identifier: str
+    dataset: str
+    region: str
+    metric: str
+    target: str
+    version: int = 1
+    selection: dict[str, Any] = field(default_factory=dict)
+    metric_options: dict[str, Any] = field(default_factory=dict)
+    ceiling: str | None = None
+    description: str = ""
+
+    def __hash__(self) -> int:
+        return hash((self.identifier, self.version))
+
+    @property
+    def citation(self) -> str:
+        return self._dataset().citation
+
+    def stimulus_set(self):
+        """The stimuli a model must see for this benchmark."""
+        return self._dataset().stimulus_set(**self.selection)
+
+    def __call__(self, features: xr.DataArray) -> Score:
+        """Score one layer's `Features` on this benchmark."""
+        from brainalign.metrics.registry import get_metric
+
+        metric = get_metric(self.metric)
+        options = dict(self.metric_options)
+        if self.ceiling is not None:
+            options["ceiling"] = self.reliability()
+        score = metric(features, self.target_data(), **options)
+        score.provenance.update(benchmark=self.identifier, benchmark_version=self.version, metric=self.metric,
+                                layer=features.attrs.get("layer"), model=features.attrs.get("model"))
+        return score
+
+    def target_data(self):
+        """The measured target: an `RDM` stack or labelled `Responses` (loaded once per process)."""
+        return _load_target(self)
+
+    def reliability(self) -> np.ndarray:
+        """Per-neuroid reliability (variance units) of a ``responses`` target, computed once per process."""
+        return _reliability(self)
+
+    def ceiling_in_raw_units(self, score: Score) -> float:
+        """The ceiling on the scale of ``score.raw`` (correlation units), for plots."""
+        if math.isnan(score.ceiling):
+            return math.nan
+        return math.sqrt(score.ceiling) if self.target == "responses" else score.ceiling
+
+    def _dataset(self):
+        from brainalign.data.registry import get_dataset
+
+        return get_dataset(self.dataset)
+
+
+@functools.lru_cache(maxsize=16)
+def _load_target(benchmark: Benchmark):
+    dataset = benchmark._dataset()
+    if benchmark.target == "rdms":
+        return dataset.rdms(benchmark.region)
+    return dataset.responses(benchmark.region, **benchmark.selection)
+
+
+@functools.lru_cache(maxsize=16)
+def _reliability(benchmark: Benchmark) -> np.ndarray:
+    from brainalign.metrics.ceilings import split_half_reliability
+
+    if benchmark.ceiling != "split-half":
+        raise ValueError(f"benchmark {benchmark.identifier} has no split-half ceiling (ceiling={benchmark.ceiling!r})")
+    return split_half_reliability(_load_target(benchmark))

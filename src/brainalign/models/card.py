@@ -1,0 +1,103 @@
+"""`ModelCard`: one catalog entry — what a model is (taxonomy), where its weights come from, which layers to read.
+
+>>> card = ModelCard(identifier="tiny", source="torchvision", architecture="resnet18", family="CNN",
+...                  task="image classification", training_data="none", training_method="random",
+...                  modality="image", parameters=11689512, default_layers=["layer4"], input_size=224)
+>>> card.weights, card.resize_size
+('none', 256)
+>>> ModelCard(**{**card.as_dict(), "family": "cnn"})
+Traceback (most recent call last):
+...
+brainalign.core.errors.InvalidInputError: model card 'tiny': family 'cnn' is not valid; valid: CNN, ViT, hybrid, recurrent, LLM, multimodal, MLP
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from brainalign.core.errors import InvalidInputError
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+SOURCES = ("torchvision", "timm", "transformers", "open_clip", "sentence-transformers", "onnx", "user")
+FAMILIES = ("CNN", "ViT", "hybrid", "recurrent", "LLM", "multimodal", "MLP")
+TRAINING_METHODS = ("supervised", "self-supervised", "contrastive", "random")
+MODALITIES = ("image", "text", "video", "multimodal")
+WEIGHTS = ("offline", "none", "hub")  # offline: a file in an installed package; none: seeded random init; hub: download
+INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
+
+_CHOICES = {
+    "source": SOURCES,
+    "family": FAMILIES,
+    "training_method": TRAINING_METHODS,
+    "modality": MODALITIES,
+    "weights": WEIGHTS,
+    "interpolation": INTERPOLATIONS,
+}
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """A catalog entry. Taxonomy fields are validated against the tuples above.
+
+    ``weights`` says where trained parameters come from: ``"offline"`` — ``weights_file`` inside the
+    installed ``weights_package``; ``"hub"`` — ``weights_file`` is a URL downloaded into the cache;
+    ``"none"`` — the architecture with a seeded random initialisation (then ``training_method`` is
+    ``"random"``). ``resize_size`` / ``mean`` / ``std`` / ``interpolation`` define the image
+    preprocessing (resize the short side, centre-crop ``input_size``, normalise).
+    """
+
+    identifier: str
+    source: str
+    architecture: str
+    family: str
+    task: str
+    training_data: str
+    training_method: str
+    modality: str
+    parameters: int
+    default_layers: list[str]
+    input_size: int
+    weights: str = "none"
+    weights_package: str | None = None
+    weights_file: str | None = None
+    resize_size: int | None = None
+    mean: tuple[float, ...] = IMAGENET_MEAN
+    std: tuple[float, ...] = IMAGENET_STD
+    interpolation: str = "bilinear"
+    notes: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, choices in _CHOICES.items():
+            value = getattr(self, name)
+            if value not in choices:
+                raise InvalidInputError(
+                    f"model card {self.identifier!r}: {name} {value!r} is not valid; valid: {', '.join(choices)}"
+                )
+        if self.weights == "offline" and not (self.weights_package and self.weights_file):
+            raise InvalidInputError(
+                f"model card {self.identifier!r}: offline weights need weights_package and weights_file"
+            )
+        if self.weights == "hub" and not self.weights_file:
+            raise InvalidInputError(f"model card {self.identifier!r}: hub weights need weights_file (the URL)")
+        if (self.weights == "none") != (self.training_method == "random"):
+            raise InvalidInputError(
+                f"model card {self.identifier!r}: weights 'none' (random init) goes with training_method 'random'; "
+                f"got weights {self.weights!r} and training_method {self.training_method!r}"
+            )
+        if not self.default_layers:
+            raise InvalidInputError(f"model card {self.identifier!r}: default_layers must name at least one layer")
+        if len(self.mean) != 3 or len(self.std) != 3:
+            raise InvalidInputError(f"model card {self.identifier!r}: mean and std need 3 values (RGB)")
+        object.__setattr__(self, "mean", tuple(float(x) for x in self.mean))
+        object.__setattr__(self, "std", tuple(float(x) for x in self.std))
+        object.__setattr__(self, "default_layers", list(self.default_layers))
+        if self.resize_size is None:
+            object.__setattr__(self, "resize_size", round(self.input_size / 0.875))
+
+    def as_dict(self) -> dict[str, Any]:
+        """All fields as a plain dict (a row of the catalog table)."""
+        return asdict(self)

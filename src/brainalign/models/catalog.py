@@ -1,0 +1,106 @@
+"""The model catalog: `ModelCard` entries read from ``catalog.toml``, looked up by name or searched by taxonomy.
+
+>>> get_card("efficientnet_lite0").weights
+'offline'
+>>> table = search_models(family="CNN", training_method="random", parameters_max=2_000_000)
+>>> "squeezenet1_1" in set(table.identifier)
+True
+>>> search_models("efficentnet lite0").identifier.iloc[0]
+'efficientnet_lite0'
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from brainalign.core.errors import InvalidInputError, UnknownNameError
+from brainalign.models.card import ModelCard
+
+CATALOG_FILE = Path(__file__).with_name("catalog.toml")
+TAXONOMY = ("source", "architecture", "family", "task", "training_data", "training_method", "modality", "weights")
+COLUMNS = ("identifier", *TAXONOMY, "parameters", "input_size", "default_layers")
+
+
+@functools.cache
+def _cards() -> dict[str, ModelCard]:
+    with open(CATALOG_FILE, "rb") as f:
+        entries = tomllib.load(f)["model"]
+    cards = {}
+    for entry in entries:
+        card = ModelCard(**entry)
+        if card.identifier in cards:
+            raise InvalidInputError(f"{CATALOG_FILE}: model {card.identifier!r} is listed twice")
+        cards[card.identifier] = card
+    return cards
+
+
+def list_models() -> list[str]:
+    """Identifiers of every catalog entry, sorted.
+
+    >>> len(list_models()) >= 100
+    True
+    """
+    return sorted(_cards())
+
+
+def get_card(identifier: str) -> ModelCard:
+    """The card of ``identifier``; an unknown name raises `UnknownNameError` with the closest matches."""
+    cards = _cards()
+    if identifier not in cards:
+        raise UnknownNameError("model", identifier, cards)
+    return cards[identifier]
+
+
+def search_models(query: str | None = None, **filters: Any) -> pd.DataFrame:
+    """Catalog entries as a table, filtered by taxonomy and ranked by a fuzzy name ``query``.
+
+    ``filters``: any of ``TAXONOMY`` (case-insensitive equality) plus ``parameters_min`` /
+    ``parameters_max``. ``query`` keeps entries whose identifier or architecture contains it or
+    resembles it (difflib ratio >= 0.6), best matches first.
+    """
+    valid = (*TAXONOMY, "parameters_min", "parameters_max")
+    unknown = [k for k in filters if k not in valid]
+    if unknown:
+        raise UnknownNameError("search filter", unknown[0], valid)
+    rows = []
+    for card in _cards().values():
+        if not _passes(card, filters):
+            continue
+        relevance = 1.0 if query is None else _relevance(query, card)
+        if relevance > 0:
+            rows.append({**{c: getattr(card, c) for c in COLUMNS}, "relevance": relevance})
+    table = pd.DataFrame(rows, columns=[*COLUMNS, "relevance"])
+    table = table.sort_values(["relevance", "identifier"], ascending=[False, True], kind="stable")
+    return table.reset_index(drop=True)
+
+
+def _passes(card: ModelCard, filters: dict[str, Any]) -> bool:
+    for name, wanted in filters.items():
+        if name == "parameters_min" and card.parameters < wanted:
+            return False
+        if name == "parameters_max" and card.parameters > wanted:
+            return False
+        if name in TAXONOMY and str(getattr(card, name)).lower() != str(wanted).lower():
+            return False
+    return True
+
+
+def _relevance(query: str, card: ModelCard) -> float:
+    """1 + ratio for a substring hit, the difflib ratio if >= 0.6, else 0."""
+    needle = _normalise(query)
+    best = 0.0
+    for name in (card.identifier, card.architecture):
+        hay = _normalise(name)
+        ratio = difflib.SequenceMatcher(None, needle, hay).ratio()
+        best = max(best, 1.0 + ratio if needle in hay else ratio if ratio >= 0.6 else 0.0)
+    return best
+
+
+def _normalise(name: str) -> str:
+    return name.lower().replace("-", "_").replace(" ", "_")

@@ -1,0 +1,75 @@
+"""The catalog: every entry is a real, runnable architecture whose card (parameters, layers) is true; search works."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from brainalign.core.errors import InvalidInputError, UnknownNameError
+from brainalign.models.card import ModelCard
+from brainalign.models.catalog import get_card, list_models, search_models
+from brainalign.models.extractor import Extractor, list_layers
+from brainalign.models.loading import load_model
+
+SLOW_PARAMETERS = 30_000_000  # random init of bigger networks takes seconds each on a 2-core CI machine
+FIXED_SIZE_FAMILIES = ("ViT", "hybrid", "MLP", "recurrent")  # patch grids / windows need the native input size
+
+
+def _entry(identifier: str):
+    card = get_card(identifier)
+    if card.parameters > SLOW_PARAMETERS:
+        return pytest.param(identifier, marks=pytest.mark.slow, id=identifier)
+    return pytest.param(identifier, id=identifier)
+
+
+@pytest.mark.parametrize("identifier", [_entry(i) for i in list_models()])
+def test_entry_instantiates_matches_its_card_and_runs(identifier):
+    torch.set_num_threads(1)
+    model = load_model(identifier)
+    card = model.card
+    assert sum(p.numel() for p in model.module.parameters()) == card.parameters
+    assert set(card.default_layers) <= set(list_layers(model))
+    size = card.input_size if card.family in FIXED_SIZE_FAMILIES else 96
+    extractor = Extractor(model, cache=False, progress=False)
+    outputs = extractor.extract_batch(torch.rand(1, 3, size, size))
+    assert list(outputs) == card.default_layers
+    for values in outputs.values():
+        assert values.shape[0] == 1 and values.dtype == "float32" and values.size > 0
+
+
+def test_catalog_is_large_and_covers_the_taxonomy():
+    table = search_models()
+    assert len(table) >= 100
+    assert {"CNN", "ViT", "hybrid", "MLP", "recurrent"} <= set(table.family)
+    assert {"torchvision", "timm"} <= set(table.source)
+
+
+def test_search_filters_on_taxonomy_and_parameters():
+    table = search_models(family="cnn", training_method="random", parameters_max=2_000_000)
+    assert {"squeezenet1_0", "squeezenet1_1", "lcnet_050"} <= set(table.identifier)
+    assert (table.family == "CNN").all() and (table.parameters <= 2_000_000).all()
+    assert list(search_models(weights="offline").identifier) == ["efficientnet_lite0"]
+    assert set(search_models(family="MLP").identifier) >= {"mixer_s16_224", "resmlp_12_224"}
+
+
+def test_search_by_name_is_fuzzy_and_ranked():
+    assert search_models("efficientnet_lite0").identifier.iloc[0] == "efficientnet_lite0"
+    assert search_models("resnet5").identifier.iloc[0] == "resnet50"  # substring hit
+    assert "swin_t" in set(search_models("swin_t").identifier)
+    assert search_models("alexnett").identifier.iloc[0] == "alexnet"  # typo
+    assert search_models("zzzz").empty
+
+
+def test_search_rejects_unknown_filters():
+    with pytest.raises(UnknownNameError, match="unknown search filter 'familly'; did you mean 'family'"):
+        search_models(familly="CNN")
+
+
+def test_unknown_model_and_invalid_cards_name_the_valid_choices():
+    with pytest.raises(UnknownNameError, match="did you mean 'resnet50'"):
+        get_card("resnet_50")
+    fields = get_card("efficientnet_lite0").as_dict()
+    with pytest.raises(InvalidInputError, match="training_method 'trained' is not valid; valid: supervised"):
+        ModelCard(**{**fields, "training_method": "trained"})
+    with pytest.raises(InvalidInputError, match="weights 'none' .* goes with training_method 'random'"):
+        ModelCard(**{**fields, "weights": "none"})

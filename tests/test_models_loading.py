@@ -1,0 +1,93 @@
+"""Loading models: torchvision on CPU torch, real ImageNet weights classifying real photos, errors, preprocessing."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from brainalign.core.errors import OfflineError, UnknownNameError
+from brainalign.models.card import ModelCard
+from brainalign.models.catalog import get_card
+from brainalign.models.compat import import_timm, import_torchvision
+from brainalign.models.loading import ImagePreprocessing, load_model
+
+IMAGENET_CATS = range(281, 286)  # tabby, tiger cat, Persian, Siamese, Egyptian cat
+IMAGENET_COFFEE = {504, 967, 968}  # coffee mug, espresso, cup
+
+
+def test_torchvision_imports_and_runs_on_cpu_torch():
+    torchvision = import_torchvision()
+    assert import_timm().__name__ == "timm"
+    logits = torchvision.models.get_model("resnet18", weights=None).eval()(torch.zeros(1, 3, 32, 32))
+    assert logits.shape == (1, 1000)
+
+
+@pytest.fixture(scope="module")
+def lite0():
+    return load_model("efficientnet_lite0")
+
+
+def _photo(name: str) -> Image.Image:
+    skimage_data = pytest.importorskip("skimage.data")
+    return Image.fromarray(getattr(skimage_data, name)()).convert("RGB")
+
+
+@pytest.mark.parametrize(("photo", "classes"), [("chelsea", IMAGENET_CATS), ("coffee", IMAGENET_COFFEE)])
+def test_offline_imagenet_weights_classify_real_photos(lite0, photo, classes):
+    with torch.inference_mode():
+        probabilities = lite0.module(lite0.preprocessing.transform(_photo(photo))[None]).softmax(-1)[0]
+    assert int(probabilities.argmax()) in classes
+    assert float(probabilities[list(classes)].sum()) > 0.5
+
+
+def test_random_init_is_seeded_and_does_not_classify(lite0):
+    first, again, other = (load_model("efficientnet_lite0_random", seed=s) for s in (0, 0, 1))
+    weights = lambda m: m.module.conv_stem.weight  # noqa: E731
+    assert torch.equal(weights(first), weights(again)) and not torch.equal(weights(first), weights(other))
+    assert (first.weights_checksum, other.weights_checksum) == ("random-seed0", "random-seed1")
+    assert not torch.equal(weights(first), weights(lite0))
+
+
+def test_weights_checksum_is_sha256_of_the_weights_file(lite0):
+    card = get_card("efficientnet_lite0")
+    path = importlib.metadata.distribution(card.weights_package).locate_file(card.weights_file)
+    assert lite0.weights_checksum == hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+def test_preprocessing_matches_a_torchvision_pipeline():
+    transforms = import_torchvision().transforms
+    prep = ImagePreprocessing(image_size=40, resize_size=48, mean=(0.5, 0.4, 0.3), std=(0.2, 0.25, 0.3),
+                              interpolation="bicubic")
+    reference = transforms.Compose([
+        transforms.Resize(48, interpolation=transforms.InterpolationMode.BICUBIC), transforms.CenterCrop(40),
+        transforms.ToTensor(), transforms.Normalize((0.5, 0.4, 0.3), (0.2, 0.25, 0.3)),
+    ])
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 256, (60, 80, 3), dtype=np.uint8))
+    assert torch.equal(prep.transform(image), reference(image))
+
+
+def test_unknown_model_suggests_the_closest_name():
+    with pytest.raises(UnknownNameError, match="did you mean 'efficientnet_lite0'"):
+        load_model("efficientnet_lite")
+
+
+def test_hub_weights_fail_offline_naming_url_and_target(monkeypatch, tmp_path):
+    monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path))
+    monkeypatch.setenv("BRAINALIGN_MIRROR", "")
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    url = "https://download.pytorch.org/models/resnet18-f37072fd.pth"
+    card = ModelCard(**{**get_card("resnet18").as_dict(), "identifier": "resnet18_imagenet", "weights": "hub",
+                        "weights_file": url, "training_method": "supervised", "training_data": "ImageNet-1k"})
+    with pytest.raises(OfflineError, match=f"{url} to {tmp_path / 'weights' / 'resnet18-f37072fd.pth'}"):
+        load_model(card)
