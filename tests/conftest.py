@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-SHARED_DATA = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data").resolve()
+SHARED_DATA = Path(os.environ.get("BRAINALIGN_TEST_DATA")
+                   or Path(__file__).resolve().parents[1] / ".." / "shared" / "data").resolve()
 if SHARED_DATA.is_dir():
     os.environ.setdefault("BRAINALIGN_MIRROR", str(SHARED_DATA))
 

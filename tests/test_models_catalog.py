@@ -29,6 +29,8 @@ def test_entry_instantiates_matches_its_card_and_runs(identifier):
     card = model.card
     assert sum(p.numel() for p in model.module.parameters()) == card.parameters
     assert set(card.default_layers) <= set(list_layers(model))
+    if card.modality != "image":  # text / video entries run real inputs in test_models_text.py / _video.py
+        return
     size = card.input_size if card.family in FIXED_SIZE_FAMILIES else 96
     extractor = Extractor(model, cache=False, progress=False)
     outputs = extractor.extract_batch(torch.rand(1, 3, size, size))
@@ -48,7 +50,8 @@ def test_search_filters_on_taxonomy_and_parameters():
     table = search_models(family="cnn", training_method="random", parameters_max=2_000_000)
     assert {"squeezenet1_0", "squeezenet1_1", "lcnet_050"} <= set(table.identifier)
     assert (table.family == "CNN").all() and (table.parameters <= 2_000_000).all()
-    assert list(search_models(weights="offline").identifier) == ["efficientnet_lite0"]
+    assert set(search_models(weights="offline").identifier) == {
+        "efficientnet_lite0", "efficientnet_lite0_frames", "all_minilm_l6_v2"}
     assert set(search_models(family="MLP").identifier) >= {"mixer_s16_224", "resmlp_12_224"}
 
 

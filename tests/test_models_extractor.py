@@ -119,7 +119,7 @@ def test_unknown_layer_lists_the_valid_ones(model):
 
 def test_text_stimuli_are_rejected(model):
     texts = StimulusSet("sentences", ["s1"], texts=["a cat"], modality="text")
-    with pytest.raises(InvalidInputError, match="holds text stimuli; model 'efficientnet_lite0' takes images"):
+    with pytest.raises(InvalidInputError, match="holds text stimuli; model 'efficientnet_lite0' takes image"):
         Extractor(model, cache=False).extract(texts)
 
 

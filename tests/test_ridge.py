@@ -46,6 +46,18 @@ def test_kfold_alphas_and_predictions_equal_himalaya(n, p, solver):
     assert len(np.unique(ours.best_alphas_)) >= 3  # the comparison covers several alpha choices
 
 
+@pytest.mark.parametrize("solver", ["primal", "kernel"])
+def test_splits_leaving_stimuli_out_equal_himalaya(solver):
+    X, Y = _problem(80, 100, seed=8)
+    order = np.random.default_rng(3).permutation(80)
+    splits = [(order[:50], order[50:65]), (order[15:70], order[:15]), (order[20:], order[:20])]  # last one: K-fold-like
+    ours = RidgeCV(ALPHAS, cv=splits, solver=solver, dtype="float64").fit(X, Y)
+    reference = HimalayaKernelRidgeCV(ALPHAS, kernel="linear", cv=splits, fit_intercept=True).fit(X, Y)
+    np.testing.assert_allclose(ours.best_alphas_, reference.best_alphas_, rtol=1e-9)
+    np.testing.assert_allclose(ours.predict(X), reference.predict(X), rtol=1e-6, atol=1e-6)
+    assert len(np.unique(ours.best_alphas_)) >= 3
+
+
 @pytest.mark.parametrize("n, p", [(90, 12), (50, 150)], ids=["primal-regime", "kernel-regime"])
 @pytest.mark.parametrize("solver", ["primal", "kernel"])
 def test_leave_one_out_equals_sklearn(n, p, solver):

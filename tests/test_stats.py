@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import rsatoolbox
+import torch
 from rsatoolbox.inference import boot_noise_ceiling, eval_bootstrap_pattern
 from rsatoolbox.rdm import compare
 from scipy import stats
@@ -110,3 +111,19 @@ def test_pairwise_comparisons_table():
     raw = [stats.ttest_rel(values[:, i], values[:, j]).pvalue for i in range(4) for j in range(i + 1, 4)]
     np.testing.assert_allclose(table.p_value, raw)
     np.testing.assert_allclose(table.p_adjusted, stats.false_discovery_control(raw))
+
+
+@pytest.mark.parametrize("method", ["spearman", "rho-a"])
+def test_compiled_kernel_equals_array_path_with_ties_and_subject_resampling(method):
+    tied_models = np.vstack([np.round(MODELS.condensed * 3), MODELS.condensed])
+    stimuli = np.sort(RNG.integers(0, N, (20, N)), axis=1)
+    subjects = RNG.integers(0, 4, (20, 4))
+    compiled = _evaluate_batch(tied_models, DATA.condensed, method, True, N, subjects, stimuli, 20)
+    array_path = _evaluate_batch(torch.as_tensor(tied_models), torch.as_tensor(DATA.condensed), method, True, N,
+                                 subjects, stimuli, 20)
+    np.testing.assert_allclose(compiled[0], array_path[0], atol=1e-12)
+    np.testing.assert_allclose(compiled[1], array_path[1], atol=1e-12)
+    sample_models = RDM(tied_models, IDS).to_rsatoolbox().subsample_pattern("index", stimuli[0])
+    sample_data = DATA.to_rsatoolbox()[subjects[0]].subsample_pattern("index", stimuli[0])
+    expected = compare(sample_models, sample_data, {"spearman": "spearman", "rho-a": "rho-a"}[method]).mean(axis=1)
+    np.testing.assert_allclose(compiled[0][0], expected, atol=1e-10)

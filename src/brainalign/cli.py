@@ -5,6 +5,8 @@ Run ``brainalign --help`` for the commands.
 
 from __future__ import annotations
 
+import sys
+import warnings
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -20,7 +22,8 @@ app = typer.Typer(help="How brain-like is this network's representation, where, 
                   no_args_is_help=True, pretty_exceptions_enable=False)
 models_app = typer.Typer(help="Browse the model catalog.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
-console = Console()
+# Piped output (CI logs, `| tee`) gets a wide table instead of rich's 80-column default.
+console = Console(width=None if sys.stdout.isatty() else 160)
 
 DEMO_MODELS = ("efficientnet_lite0", "efficientnet_lite0_random")
 DEMO_BENCHMARKS = ("Kriegeskorte2008.hIT-rsa", "Kriegeskorte2008.mIT-rsa", "Net2Brain78.EVC-rsa",
@@ -38,10 +41,22 @@ def print_table(frame: pd.DataFrame, title: str | None = None) -> None:
     """Print a DataFrame as a rich table (floats with 3 decimals)."""
     table = Table(title=title)
     for column in frame.columns:
-        table.add_column(str(column))
+        table.add_column(str(column), overflow="fold")
     for row in frame.itertuples(index=False):
         table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
     console.print(table)
+
+
+def _scores_with_unique_warnings(*args, **kwargs) -> pd.DataFrame:
+    """`score_grid` with each distinct warning printed once (e.g. an unreliable ceiling warns once per layer)."""
+    from brainalign.runner.score import score_grid
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        results = score_grid(*args, **kwargs)
+    for message in dict.fromkeys(str(w.message) for w in caught):
+        console.print(f"[yellow]warning:[/yellow] {message}")
+    return results
 
 
 def _fail(error: Exception) -> None:
@@ -60,11 +75,10 @@ def score(
     store: Annotated[Path | None, typer.Option(help="SQLite results file: rows already there are not recomputed.")] = None,
 ) -> None:
     """Score model layers on benchmarks; prints a table and the best layer per (model, benchmark)."""
-    from brainalign.runner.score import score_grid
     from brainalign.store.results import ResultsStore
 
     try:
-        results = score_grid(model, benchmark, layer, store=ResultsStore(store) if store else None,
+        results = _scores_with_unique_warnings(model, benchmark, layer, store=ResultsStore(store) if store else None,
                              batch_size=batch_size, device=device)
     except BrainAlignError as error:
         _fail(error)
@@ -72,14 +86,18 @@ def score(
 
 
 def _report(results: pd.DataFrame, output: Path | None) -> None:
-    shown = results[["model", "layer", "benchmark", "score", "raw", "ceiling", "error", "best"]]
-    print_table(shown, title="scores (score = ceiling-normalised; raw = metric value)")
+    shown = results[["model", "layer", "benchmark", "score", "raw", "ceiling", "error", "normalised", "best"]]
+    print_table(shown, title="scores (score = raw / ceiling where normalised; raw = metric value)")
     if output is not None:
-        from brainalign.core.storage import atomic_path
+        _save_csv(results, output)
 
-        with atomic_path(output) as tmp:
-            results.to_csv(tmp, index=False)
-        console.print(f"wrote {output}")
+
+def _save_csv(results: pd.DataFrame, output: Path) -> None:
+    from brainalign.core.storage import atomic_path
+
+    with atomic_path(output) as tmp:
+        results.to_csv(tmp, index=False)
+    console.print(f"wrote {output}")
 
 
 @app.command("list")
@@ -156,17 +174,18 @@ def plot(
 def demo(output: Annotated[Path, typer.Option("--output", "-o")] = Path("demo_output")) -> None:
     """Score trained and random-weight efficientnet_lite0 on the five built-in benchmarks (real data)."""
     from brainalign.report.plots import plot_layer_scores
-    from brainalign.runner.score import score_grid
-
     from brainalign.store.results import ResultsStore
 
     try:
-        results = score_grid(DEMO_MODELS, DEMO_BENCHMARKS, store=ResultsStore(output / "results.sqlite"))
+        results = _scores_with_unique_warnings(DEMO_MODELS, DEMO_BENCHMARKS,
+                                               store=ResultsStore(output / "results.sqlite"))
     except BrainAlignError as error:
         _fail(error)
-    _report(results, output / "scores.csv")
-    best = results[results["best"]][["model", "benchmark", "layer", "score", "raw", "ceiling"]]
+    per_layer = results.pivot_table(index=["benchmark", "model"], columns="layer", values="score", sort=False)
+    print_table(per_layer.reset_index(), title="score per layer (raw / ceiling where normalised)")
+    best = results[results["best"]][["model", "benchmark", "layer", "score", "raw", "ceiling", "normalised"]]
     print_table(best, title="best layer per model and benchmark")
+    _save_csv(results, output / "scores.csv")
     console.print(f"wrote {plot_layer_scores(results, output / 'scores.png')}")
 
 

@@ -28,12 +28,14 @@ import numpy as np
 from brainalign.core.backend import BackendName, asarray, namespace, to_numpy
 from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.data.rdm import RDM
+from brainalign.metrics.ranks import cummax, rank_rows, ranks_in_sorted_order, rows_per_chunk, sort_rows, tie_bounds
 
 METHODS = ("spearman", "pearson", "tau-a", "tau-b", "rho-a", "cosine", "whitened-pearson", "whitened-cosine")
 RANK_METHODS = ("spearman", "rho-a")
 MASKABLE_METHODS = ("spearman", "rho-a", "pearson", "cosine")
 _RANK_CACHE: OrderedDict[tuple, tuple[np.ndarray, Any]] = OrderedDict()
 _RANK_CACHE_SIZE = 16
+_GATHER_MAX_RDMS = 4  # up to this many RDMs on the smaller side, rank comparisons gather instead of scatter
 
 
 def compare_rdms(
@@ -59,9 +61,40 @@ def compare_rdms(
     """
     _check_method(method)
     b = matched(a, b)
+    if method in RANK_METHODS and min(a.n_rdms, b.n_rdms) <= _GATHER_MAX_RDMS:
+        if a.n_rdms < b.n_rdms:
+            return to_numpy(_ranked_by_gather(b.condensed, a.condensed, method, backend, device, dtype)).T
+        return to_numpy(_ranked_by_gather(a.condensed, b.condensed, method, backend, device, dtype))
     va = _prepared(a.condensed, method, backend, device, dtype)
     vb = _prepared(b.condensed, method, backend, device, dtype)
     return to_numpy(compare_vectors(va, vb, method, ranked=method in RANK_METHODS))
+
+
+def _ranked_by_gather(many: np.ndarray, few: np.ndarray, method: str, backend: BackendName, device: str | None,
+                      dtype: str) -> Any:
+    """Spearman / rho-a ``(k_many, k_few)`` without ranking ``many`` in place: each of its rows is only sorted,
+    and the centred ranks of ``few`` (cached) are gathered in that order: one pass per row instead of a scatter,
+    a centring and a product over all ``k_many`` rank vectors."""
+    n = many.shape[-1]
+    centre = (n + 1) / 2
+    few_ranks = _prepared(few, method, backend, device, dtype) - centre
+    xp = namespace(few_ranks)
+    x = asarray(many, backend, device, dtype)
+    step = rows_per_chunk(n)
+    distinct = xp.arange(1, n + 1, dtype=few_ranks.dtype, device=getattr(few_ranks, "device", None)) - centre
+    dots, norms = [], []
+    for start in range(0, x.shape[0], step):
+        sorted_values, order = sort_rows(x[start:start + step])
+        ties = tie_bounds(sorted_values)
+        ranks = distinct if ties is None else ranks_in_sorted_order(sorted_values, ties) - centre
+        flat_order = xp.reshape(order, (-1,))
+        gathered = [xp.reshape(xp.take(row, flat_order), order.shape) for row in few_ranks]
+        dots.append(xp.stack([_vecdot(ranks, g) for g in gathered], axis=-1))
+        norms.append(xp.broadcast_to(_vecdot(ranks, ranks), order.shape[:-1]))
+    dots = xp.concat(dots, axis=0)
+    if method == "rho-a":
+        return dots * 12 / (n**3 - n)
+    return _normalised(dots, xp.concat(norms, axis=0), _vecdot(few_ranks, few_ranks))
 
 
 def matched(a: RDM, b: RDM) -> RDM:
@@ -97,58 +130,6 @@ def _prepared(condensed: np.ndarray, method: str, backend: BackendName, device: 
     if len(_RANK_CACHE) > _RANK_CACHE_SIZE:
         _RANK_CACHE.popitem(last=False)
     return ranks
-
-
-def cummax(x: Any, axis: int = -1) -> Any:
-    """Running maximum along ``axis`` (the one operation the array API lacks for numpy and torch alike)."""
-    if hasattr(x, "cummax"):
-        return x.cummax(dim=axis).values
-    return np.maximum.accumulate(x, axis=axis)
-
-
-def scatter_last(values: Any, index: Any) -> Any:
-    """``out`` with ``out[..., index[..., k]] = values[..., k]`` (inverse of ``take_along_axis`` for a permutation)."""
-    if hasattr(values, "scatter"):
-        return values.new_empty(values.shape).scatter_(-1, index, values)
-    out = np.empty_like(values)
-    np.put_along_axis(out, index, values, axis=-1)
-    return out
-
-
-def rank_rows(x: Any, weights: Any | None = None) -> Any:
-    """Average ranks (1-based, ties share their mean rank, as ``scipy.stats.rankdata``) along the last axis.
-
-    ``weights`` (broadcastable against ``x``) count how often each entry occurs, as in a bootstrap sample that
-    repeats pairs: the rank is that of the entry in the expanded vector (entries of weight 0 are left out).
-    The sort is done on ``x`` alone, so many weightings of one RDM cost one sort.
-
-    >>> import numpy as np
-    >>> rank_rows(np.array([[10.0, 30.0, 20.0, 20.0]])).tolist()
-    [[1.0, 4.0, 2.5, 2.5]]
-    >>> rank_rows(np.array([10.0, 30.0, 20.0]), weights=np.array([2.0, 1.0, 0.0])).tolist()  # 10, 10, 30
-    [1.5, 3.0, 2.5]
-    """
-    xp = namespace(x)
-    device = getattr(x, "device", None)
-    order = xp.argsort(x, axis=-1, stable=False)  # tied values share one mean rank, so stability is not needed
-    s = xp.take_along_axis(x, order, axis=-1)
-    n = x.shape[-1]
-    position = xp.broadcast_to(xp.arange(n, device=device), s.shape)
-    changes = s[..., 1:] != s[..., :-1]
-    true = xp.ones((*s.shape[:-1], 1), dtype=xp.bool, device=device)
-    first = cummax(xp.where(xp.concat([true, changes], axis=-1), position, 0))
-    last_flipped = cummax(xp.where(xp.flip(xp.concat([changes, true], axis=-1), axis=-1), position, 0))
-    last = (n - 1) - xp.flip(last_flipped, axis=-1)
-    if weights is None:
-        return scatter_last(xp.astype(first + last, x.dtype) / 2 + 1, order)
-    weights = xp.astype(weights, x.dtype)
-    shape = xp.broadcast_arrays(x, weights)[0].shape
-    order, first, last = (xp.broadcast_to(v, shape) for v in (order, first, last))
-    sorted_weights = xp.take_along_axis(xp.broadcast_to(weights, shape), order, axis=-1)
-    cumulative = xp.cumulative_sum(sorted_weights, axis=-1)
-    before = xp.take_along_axis(cumulative - sorted_weights, first, axis=-1)  # weight of all smaller values
-    tied = xp.take_along_axis(cumulative, last, axis=-1) - before
-    return scatter_last(before + (tied + 1) / 2, order)
 
 
 def compare_vectors(a: Any, b: Any, method: str, *, weights: Any | None = None, ranked: bool = False) -> Any:
@@ -198,10 +179,20 @@ def _centred(v: Any, weights: Any | None) -> Any:
 def _cosine(a: Any, b: Any) -> Any:
     """Cosine similarity of every row of ``a`` with every row of ``b`` (0 where a row is all zeros, as rsatoolbox)."""
     xp = namespace(a, b)
-    norm_a = xp.sqrt(xp.sum(a * a, axis=-1))[..., :, None]
-    norm_b = xp.sqrt(xp.sum(b * b, axis=-1))[..., None, :]
-    dots = a @ xp.matrix_transpose(b)
-    denominator = norm_a * norm_b
+    return _normalised(a @ xp.matrix_transpose(b), _vecdot(a, a), _vecdot(b, b))
+
+
+def _vecdot(a: Any, b: Any) -> Any:
+    """Dot products along the last axis (``np.vecdot`` is a slow unvectorised loop; einsum is not)."""
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        return np.einsum("...i,...i->...", a, b)
+    return namespace(a, b).vecdot(a, b)
+
+
+def _normalised(dots: Any, squared_norms_a: Any, squared_norms_b: Any) -> Any:
+    """``dots[..., i, j] / (|a_i| |b_j|)``, 0 where a norm is 0."""
+    xp = namespace(dots)
+    denominator = xp.sqrt(squared_norms_a[..., :, None] * squared_norms_b[..., None, :])
     return xp.where(denominator > 0, dots / xp.where(denominator > 0, denominator, 1.0), 0.0)
 
 

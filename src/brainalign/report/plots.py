@@ -37,7 +37,10 @@ def plot_layer_scores(table: pd.DataFrame, path: str | Path, *, dpi: int = 150) 
             ax.errorbar(range(len(layers)), rows["raw"], yerr=rows["error"], marker="o", capsize=2, label=model)
         ceiling = part["ceiling_raw_units"].dropna()
         if not ceiling.empty:
-            ax.axhline(float(ceiling.iloc[0]), color="grey", linestyle="--", label="noise ceiling")
+            reliable = bool(part["normalised"].any()) if "normalised" in part else True
+            ax.axhline(float(ceiling.iloc[0]), color="grey", linestyle="--" if reliable else ":",
+                       label="noise ceiling" if reliable else "noise ceiling (subjects disagree)")
+            ax.legend(fontsize=7, loc="lower right")
         ax.axhline(0, color="black", linewidth=0.5)
         ax.set_title(benchmark, fontsize=10)
         ax.set_xticks(range(len(layers)), layers, rotation=45, ha="right", fontsize=8)

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,7 +20,7 @@ from brainalign.core.score import Score
 from brainalign.store.results import ResultsStore
 
 RESULT_COLUMNS = ["model", "layer", "benchmark", "benchmark_version", "metric", "score", "raw", "ceiling",
-                  "ceiling_raw_units", "error"]
+                  "ceiling_raw_units", "error", "normalised"]
 
 
 @dataclass
@@ -40,10 +41,15 @@ class LayerScores:
         rows = [
             {"model": self.model, "layer": layer, "benchmark": b.identifier, "benchmark_version": b.version,
              "metric": b.metric, "score": s.value, "raw": s.raw, "ceiling": s.ceiling,
-             "ceiling_raw_units": b.ceiling_in_raw_units(s), "error": s.error}
+             "ceiling_raw_units": b.ceiling_in_raw_units(s), "error": s.error, "normalised": _normalised(s)}
             for layer, s in self.scores.items()
         ]
         return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+
+
+def _normalised(score: Score) -> bool:
+    """Whether ``score.value`` was divided by a ceiling (a metric may decline an unreliable one)."""
+    return not math.isnan(score.ceiling) and bool(score.extra.get("ceiling_reliable", True))
 
 
 def mark_best(table: pd.DataFrame) -> pd.DataFrame:
@@ -113,5 +119,5 @@ def score_grid(
                 done = stored[(stored["model"] == model) & (stored["benchmark"] == bench.identifier)
                               & (stored["benchmark_version"] == bench.version) & stored["layer"].isin(wanted)
                               & ~stored["layer"].isin(todo)]
-                tables.append(done[RESULT_COLUMNS])
+                tables.append(done.reindex(columns=RESULT_COLUMNS))
     return mark_best(pd.concat(tables, ignore_index=True))

@@ -3,8 +3,9 @@
 ``bootstrap_rsa`` resamples stimuli (as rsatoolbox's ``eval_bootstrap_pattern``: stimuli drawn with replacement,
 the pairs of a stimulus with its own copy excluded), subjects, or both. A stimulus sample is never built: drawing
 stimulus k m_k times makes pair (i, j) occur m_i·m_j times, so each sample is a weighting of the original pairs,
-and ranks of a weighted RDM need no new sort (cumulative weights in the RDM's one sorted order). All models,
-subjects and samples of a batch are then one batched matrix product.
+and ranks of a weighted RDM need no new sort (cumulative weights in the RDM's one sorted order). For rank
+methods on numpy a compiled kernel (``stats.rank_bootstrap``) does this per sample in integers; otherwise all
+models, subjects and samples of a batch are one batched array computation (torch / GPU).
 
 >>> import numpy as np
 >>> low, high = percentile_ci(np.arange(101.0), ci=0.9)
@@ -23,9 +24,12 @@ from brainalign.core.backend import BackendName, asarray, namespace, to_numpy
 from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.data.rdm import RDM
 from brainalign.metrics.noise_ceiling import noise_ceiling_vectors
-from brainalign.metrics.rdm_comparison import MASKABLE_METHODS, compare_vectors, matched
+from brainalign.metrics.ranks import FixedOrder, scatter_last, sort_rows, tie_bounds, twice_weighted_ranks
+from brainalign.metrics.rdm_comparison import MASKABLE_METHODS, RANK_METHODS, compare_vectors, matched
+from brainalign.stats.rank_bootstrap import ranked_bootstrap
 
 RESAMPLE = ("stimuli", "subjects", "both")
+_RANKED_BATCH_ELEMENTS = 1 << 19
 
 
 @dataclass
@@ -100,14 +104,18 @@ def bootstrap_rsa(
     subject_index = rng.integers(0, n_subjects, (n_samples, n_subjects)) if resample != "stimuli" else None
     stimulus_index = np.sort(rng.integers(0, n, (n_samples, n)), axis=1) if resample != "subjects" else None
     n_pairs = models.condensed.shape[1]
-    batch = max(1, max_elements // ((models.n_rdms + n_subjects) * n_pairs))
+    ranked = method in RANK_METHODS and stimulus_index is not None
+    compiled = ranked and isinstance(model_vectors, np.ndarray)  # one call of the compiled kernel does all samples
+    fixed = (FixedOrder(model_vectors), FixedOrder(data_vectors)) if ranked and not compiled else None
+    elements = _RANKED_BATCH_ELEMENTS if ranked else max_elements  # ranked batches are sized to stay in cache
+    batch = n_samples if compiled else max(1, elements // ((models.n_rdms + n_subjects) * n_pairs))
     evaluations, ceilings = [], []
     for start in range(0, n_samples, batch):
         stop = min(start + batch, n_samples)
         sims, ceiling = _evaluate_batch(
             model_vectors, data_vectors, method, noise_ceiling, n,
             None if subject_index is None else subject_index[start:stop],
-            None if stimulus_index is None else stimulus_index[start:stop], stop - start)
+            None if stimulus_index is None else stimulus_index[start:stop], stop - start, fixed)
         evaluations.append(sims)
         ceilings.append(ceiling)
     samples = np.concatenate(evaluations)
@@ -118,10 +126,20 @@ def bootstrap_rsa(
     return BootstrapResult(samples, low, high, np.concatenate(ceilings) if noise_ceiling else None)
 
 
-def _evaluate_batch(models, data, method, with_ceiling, n, subject_index, stimulus_index, size):
-    """Mean similarity ``(size, n_models)`` and noise ceilings ``(size, 2)`` for one batch of resamples."""
+def _evaluate_batch(models, data, method, with_ceiling, n, subject_index, stimulus_index, size, fixed=None):
+    """Mean similarity ``(size, n_models)`` and noise ceilings ``(size, 2)`` for one batch of resamples.
+
+    ``fixed``: the :class:`FixedOrder` of ``models`` and ``data``, for rank methods under stimulus resampling.
+    """
     xp = namespace(models)
     device = getattr(models, "device", None)
+    if method in RANK_METHODS and stimulus_index is not None:
+        if isinstance(models, np.ndarray):
+            sims, ceiling = ranked_bootstrap(models, data, method == "rho-a", with_ceiling, n, stimulus_index,
+                                             subject_index)
+            return sims, ceiling if with_ceiling else None
+        fixed = fixed or (FixedOrder(models), FixedOrder(data))
+        return _evaluate_ranked_batch(*fixed, method, with_ceiling, n, subject_index, stimulus_index, models)
     if subject_index is not None:
         data = xp.take(data, xp.asarray(subject_index.reshape(-1), device=device), axis=0)
         data = xp.reshape(data, (size, subject_index.shape[1], data.shape[-1]))  # (size, subjects, P)
@@ -137,3 +155,58 @@ def _evaluate_batch(models, data, method, with_ceiling, n, subject_index, stimul
         lower, upper = noise_ceiling_vectors(data, method, weights=weights)
         ceiling = np.stack([to_numpy(lower), to_numpy(upper)], axis=1)
     return to_numpy(sims), ceiling
+
+
+def _pair_counts(stimulus_index: np.ndarray, n: int) -> np.ndarray:
+    """How often each pair (i < j) occurs in each sample ``(size, n_pairs)``: m_i · m_j for stimulus counts m."""
+    size = stimulus_index.shape[0]
+    flat = (stimulus_index + n * np.arange(size)[:, None]).reshape(-1)
+    counts = np.bincount(flat, minlength=size * n).reshape(size, n)
+    rows, cols = np.triu_indices(n, k=1)
+    return counts[:, rows] * counts[:, cols]
+
+
+def _evaluate_ranked_batch(models: FixedOrder, data: FixedOrder, method, with_ceiling, n, subject_index,
+                           stimulus_index, like):
+    """Rank methods under stimulus resampling in integers: twice the weighted ranks of every RDM come from its one
+    sort order (cumulative pair counts), and only the pooled RDMs of the noise ceiling are sorted per sample."""
+    xp = namespace(like)
+    device = getattr(like, "device", None)
+    size = stimulus_index.shape[0]
+    weights = xp.asarray(_pair_counts(stimulus_index, n), device=device)
+    model_ranks, data_ranks = models.twice_ranks(weights), data.twice_ranks(weights)
+    if subject_index is not None:
+        flat = xp.asarray((subject_index + data_ranks.shape[1] * np.arange(size)[:, None]).reshape(-1), device=device)
+        data_ranks = xp.reshape(xp.take(xp.reshape(data_ranks, (-1, data_ranks.shape[-1])), flat, axis=0),
+                                (size, subject_index.shape[1], -1))
+    total = xp.sum(weights, axis=-1)
+    sims = xp.mean(_ranked_similarity(model_ranks, data_ranks, weights, total, method, like.dtype), axis=-1)
+    ceiling = None
+    if with_ceiling:  # pool = sum of the subjects' ranks (its ranks are those of the mean), all and leave-one-out
+        pool = xp.sum(data_ranks, axis=-2, keepdims=True)
+        pools = xp.concat([pool, pool - data_ranks], axis=-2)
+        sorted_pools, order = sort_rows(pools)
+        sorted_weights = xp.take_along_axis(xp.broadcast_to(weights[:, None, :], pools.shape), order, axis=-1)
+        pool_ranks = scatter_last(twice_weighted_ranks(sorted_weights, tie_bounds(sorted_pools)), order)
+        upper = _ranked_similarity(data_ranks, pool_ranks[:, :1], weights, total, method, like.dtype, paired=True)
+        lower = _ranked_similarity(data_ranks, pool_ranks[:, 1:], weights, total, method, like.dtype, paired=True)
+        ceiling = np.stack([to_numpy(xp.mean(lower, axis=-1)), to_numpy(xp.mean(upper, axis=-1))], axis=1)
+    return to_numpy(sims), ceiling
+
+
+def _ranked_similarity(a, b, weights, total, method, dtype, paired=False):
+    """Weighted Spearman / rho-a of twice-ranks ``a`` ``(size, k_a, P)`` with ``b`` ``(size, k_b, P)``:
+    ``(size, k_a, k_b)``, or ``(size, k)`` row by row when ``paired`` (``b`` broadcast against ``a``).
+    Twice-ranks under weights summing to ``total`` have weighted mean ``total + 1``."""
+    xp = namespace(a)
+    mean = xp.astype(total + 1, dtype)[:, None, None]
+    w = xp.astype(weights, dtype)[:, None, :]
+    a, b = xp.astype(a, dtype) - mean, xp.astype(b, dtype) - mean
+    weighted_a = a * w
+    cross = xp.sum(weighted_a * b, axis=-1) if paired else weighted_a @ xp.matrix_transpose(b)
+    if method == "rho-a":  # 12 / (W^3 - W) on ranks; twice-ranks carry a factor 4
+        total = xp.astype(total, dtype)
+        return cross * 3 / (total**3 - total)[:, None] if paired else cross * 3 / (total**3 - total)[:, None, None]
+    var_a, var_b = xp.sum(weighted_a * a, axis=-1), xp.sum(b * b * w, axis=-1)
+    denominator = xp.sqrt(var_a * var_b) if paired else xp.sqrt(var_a[..., :, None] * var_b[..., None, :])
+    return xp.where(denominator > 0, cross / xp.where(denominator > 0, denominator, 1.0), 0.0)

@@ -1,0 +1,60 @@
+"""Show stimuli to a model at the visual angle the subjects saw them (Brain-Score's ``place_on_screen``).
+
+A model sees ``model_degrees`` of visual angle across its input. Stimuli that spanned ``stimulus_degrees``
+in the experiment are rescaled by ``ratio = model_degrees / stimulus_degrees``: when the model's field of
+view is larger (ratio > 1) the image is centred on a gray (128, 128, 128) canvas ``ratio`` times its size;
+when it is smaller (ratio < 1) the central ``ratio`` part is cropped. The model's own preprocessing then
+resizes the result to its input size. Placed images are PNG files in the cache, written once.
+
+>>> from PIL import Image
+>>> on_screen(Image.new("RGB", (10, 10), "white"), stimulus_degrees=4, model_degrees=8).size
+(20, 20)
+>>> on_screen(Image.new("RGB", (10, 10), "white"), stimulus_degrees=8, model_degrees=4).size
+(5, 5)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from brainalign.core.config import cache_dir
+from brainalign.core.errors import InvalidInputError
+from brainalign.core.storage import content_hash
+from brainalign.data.stimuli import StimulusSet, write_images
+
+BACKGROUND = (128, 128, 128)  # PIL's "gray", as in Brain-Score
+
+
+def on_screen(image: Image.Image, stimulus_degrees: float, model_degrees: float) -> Image.Image:
+    """``image`` padded with gray (model sees more) or centre-cropped (model sees less) to the model's field."""
+    for name, value in (("stimulus_degrees", stimulus_degrees), ("model_degrees", model_degrees)):
+        if not value > 0:
+            raise InvalidInputError(f"{name} must be a positive visual angle; got {value}")
+    ratio = model_degrees / stimulus_degrees
+    if ratio == 1:
+        return image
+    size = np.array(image.size)
+    target = np.maximum((ratio * size).round().astype(int), 1)
+    if ratio > 1:
+        canvas = Image.new("RGB", tuple(int(t) for t in target), BACKGROUND)
+        canvas.paste(image.convert("RGB"), tuple(int(c) for c in ((target - size) / 2).round()))
+        return canvas
+    left, upper = ((size - target) / 2).round().astype(int)
+    return image.crop((int(left), int(upper), int(left + target[0]), int(upper + target[1])))
+
+
+def place_on_screen(stimuli: StimulusSet, stimulus_degrees: float, model_degrees: float) -> StimulusSet:
+    """The same stimuli (same ids and metadata) as placed images; unchanged when the angles agree.
+
+    The identifier records both angles, so features of placed stimuli get their own cache keys.
+    """
+    if stimulus_degrees == model_degrees:
+        return stimuli
+    identifier = f"{stimuli.identifier}--target{model_degrees:g}--source{stimulus_degrees:g}"
+    folder = cache_dir("on_screen", content_hash(stimuli.fingerprint(), stimulus_degrees, model_degrees))
+    paths = write_images(folder, [
+        (f"{i:06d}.png", lambda i=i: on_screen(stimuli.load_image(i), stimulus_degrees, model_degrees))
+        for i in range(len(stimuli))
+    ])
+    return StimulusSet(identifier, stimuli.stimulus_ids, paths=paths, metadata=stimuli.metadata.copy())

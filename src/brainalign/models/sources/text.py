@@ -1,0 +1,187 @@
+"""Text models (Hugging Face transformers, sentence-transformers): hidden states per layer, pooled per sentence.
+
+Each layer's (text, token, unit) output is pooled in two steps: tokens → words (sub-word tokens of a word
+averaged, using the tokenizer's word ids; special and padding tokens dropped) when ``word_pooling``, then
+over the sentence: ``mean`` of the words (or tokens), the ``last`` one, or ``cls`` (the first token, BERT's
+[CLS]). Weights come offline from an installed package, from a local directory, or from a mirror / the
+Hugging Face cache — never downloaded at run time.
+
+>>> import torch
+>>> hidden = torch.tensor([[[1.0], [2.0], [4.0], [9.0]]])  # [CLS] play ##ing [SEP]
+>>> pool_tokens(hidden, torch.ones(1, 4), [[None, 0, 0, None]], TextPreprocessing(pooling="mean")).tolist()
+[[3.0]]
+>>> pool_tokens(hidden, torch.ones(1, 4), [[None, 0, 0, None]], TextPreprocessing(word_pooling=False)).tolist()
+[[4.0]]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import torch
+
+from brainalign.core.config import mirror_dirs
+from brainalign.core.errors import InvalidInputError, OfflineError
+from brainalign.models.card import ModelCard
+from brainalign.models.compat import import_torchvision
+from brainalign.models.loading import _offline_weights_path
+from brainalign.models.sources.base import SourceModel
+from brainalign.models.sources.hooks import read_layers
+from brainalign.models.sources.weights import path_checksum
+
+POOLINGS = ("mean", "last", "cls")
+SENTENCE_EMBEDDING = "sentence_embedding"  # the extra layer of sentence-transformers: its own pooled output
+
+
+@dataclass(frozen=True)
+class TextPreprocessing:
+    """Tokenisation length and pooling; every field changes the features (part of the cache key)."""
+
+    max_length: int = 128
+    word_pooling: bool = True
+    pooling: str = "mean"
+
+    def __post_init__(self) -> None:
+        if self.pooling not in POOLINGS:
+            raise InvalidInputError(f"text pooling {self.pooling!r} is not valid; valid: {', '.join(POOLINGS)}")
+        if self.max_length < 1:
+            raise InvalidInputError(f"max_length must be >= 1; got {self.max_length}")
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every parameter that changes the features."""
+        return dataclasses.asdict(self)
+
+
+def pool_tokens(
+    hidden: torch.Tensor, attention_mask: torch.Tensor, word_ids: Sequence[Sequence[int | None]],
+    preprocessing: TextPreprocessing,
+) -> torch.Tensor:
+    """(text, unit) sentence vectors from (text, token, unit) hidden states (see the module docstring)."""
+    if preprocessing.pooling == "cls":
+        return hidden[:, 0]
+    n, n_tokens = hidden.shape[:2]
+    mask = attention_mask.to(hidden.device, torch.bool)
+    if preprocessing.word_pooling:
+        n_words = 1 + max((w for ids in word_ids for w in ids if w is not None), default=0)
+        assign = torch.zeros(n, n_words, n_tokens, dtype=hidden.dtype, device=hidden.device)
+        for row, ids in enumerate(word_ids):
+            for position, word in enumerate(ids):
+                if word is not None and mask[row, position]:
+                    assign[row, word, position] = 1.0
+    else:
+        assign = torch.diag_embed(mask.to(hidden.dtype))
+    counts = assign.sum(-1)  # (text, unit-of-sentence)
+    units = (assign @ hidden) / counts.clamp(min=1)[..., None]
+    present = counts > 0
+    if preprocessing.pooling == "mean":
+        return units.sum(1) / present.sum(1, keepdim=True).clamp(min=1)
+    last = present.shape[1] - 1 - present.flip(1).to(torch.int8).argmax(1)
+    return units[torch.arange(n, device=hidden.device), last]
+
+
+@dataclass
+class TextModel(SourceModel):
+    """A text encoder: ``module`` is called on the tokenised batch; layers are the submodules of ``hook_root``
+    (the transformer), plus ``sentence_embedding`` for sentence-transformers models."""
+
+    tokenizer: Any = None
+    hook_root: torch.nn.Module | None = None
+    sentence_transformer: bool = False
+
+    def layer_names(self) -> list[str]:
+        names = [name for name, _ in self.hook_root.named_modules() if name]
+        return [*names, SENTENCE_EMBEDDING] if self.sentence_transformer else names
+
+    def with_pooling(self, **changes: Any) -> "TextModel":
+        """The same model with other ``TextPreprocessing`` fields (``pooling``, ``word_pooling``, ``max_length``)."""
+        return dataclasses.replace(self, preprocessing=dataclasses.replace(self.preprocessing, **changes))
+
+    def batch_features(self, stimuli: Any, indices: Sequence[int], layers: Sequence[str]) -> dict[str, np.ndarray]:
+        if stimuli.texts is None:
+            raise InvalidInputError(f"stimulus set {stimuli.identifier!r} has no texts for model {self.identifier!r}")
+        prep = self.preprocessing
+        encoding = self.tokenizer([stimuli.texts[i] for i in indices], padding=True, truncation=True,
+                                  max_length=prep.max_length, return_tensors="pt")
+        word_ids = [encoding.word_ids(row) for row in range(len(indices))]
+        inputs = {key: value.to(self.device) for key, value in encoding.items()}
+        n_tokens = inputs["input_ids"].shape[1]
+
+        def readout(tensor: torch.Tensor) -> torch.Tensor:
+            if tensor.ndim == 3 and tensor.shape[1] == n_tokens:  # (text, token, unit): pool to one vector
+                return pool_tokens(tensor, inputs["attention_mask"], word_ids, prep)
+            return tensor
+
+        def run() -> Any:
+            return self.module(inputs) if self.sentence_transformer else self.module(**inputs)
+
+        hooked = [layer for layer in layers if layer != SENTENCE_EMBEDDING]
+        features, output = read_layers(self.hook_root, run, hooked, readout)
+        if SENTENCE_EMBEDDING in layers:
+            features[SENTENCE_EMBEDDING] = output[SENTENCE_EMBEDDING].to("cpu", torch.float32).numpy()
+        return {layer: features[layer] for layer in layers}
+
+
+def load_text_model(card: ModelCard, device: str = "cpu") -> TextModel:
+    """Tokenizer and encoder of a text card, in eval mode, with pooling from ``card.extra``
+    (``pooling``, ``word_pooling``, ``max_length``; defaults: mean over words, 128 tokens)."""
+    location = model_directory(card)
+    import_torchvision()  # transformers imports torchvision, which needs the CPU-torch shim first
+    if card.source == "sentence-transformers":
+        from sentence_transformers import SentenceTransformer
+
+        module = SentenceTransformer(str(location), device=device, local_files_only=True)
+        tokenizer, hook_root = module.tokenizer, module[0].auto_model
+    else:
+        transformers = _import_transformers()
+        tokenizer = transformers.AutoTokenizer.from_pretrained(location, local_files_only=True)
+        module = hook_root = transformers.AutoModel.from_pretrained(location, local_files_only=True)
+    preprocessing = TextPreprocessing(**{k: v for k, v in card.extra.items() if k in ("max_length", "word_pooling",
+                                                                                       "pooling")})
+    return TextModel(card, module.eval().to(device), preprocessing, path_checksum(location), device,
+                     tokenizer=tokenizer, hook_root=hook_root, sentence_transformer=card.source != "transformers")
+
+
+def model_directory(card: ModelCard) -> Path:
+    """Where the files of a text model are: inside its package (``offline``), at ``weights_file`` (``local``), or
+    for ``hub`` models (``architecture`` = hub id) in a mirror directory (``<org>--<name>``) or the Hugging Face
+    cache; else `OfflineError` saying where to put them."""
+    if card.weights == "offline":
+        return _offline_weights_path(card)
+    if card.weights == "local":
+        path = Path(card.weights_file or "")
+        if not path.is_dir():
+            raise InvalidInputError(f"model {card.identifier!r}: model directory {path} does not exist")
+        return path
+    if card.weights != "hub":
+        raise InvalidInputError(f"text model {card.identifier!r}: weights {card.weights!r} cannot be loaded; "
+                                "valid: offline, local, hub")
+    mirrored = [folder / card.architecture.replace("/", "--") for folder in mirror_dirs()]
+    for folder in mirrored:
+        if folder.is_dir():
+            return folder
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        return Path(snapshot_download(card.architecture, local_files_only=True))
+    except (LocalEntryNotFoundError, OSError, ValueError) as error:
+        raise OfflineError(
+            f"text model {card.identifier!r} ({card.architecture}) is neither in the Hugging Face cache "
+            f"({os.environ.get('HF_HOME', '~/.cache/huggingface')}) nor in a mirror directory "
+            f"({', '.join(map(str, mirrored)) or 'set BRAINALIGN_MIRROR'}); on a machine with internet run "
+            f"`huggingface-cli download {card.architecture}` or copy the model directory there"
+        ) from error
+
+
+def _import_transformers() -> ModuleType:
+    import transformers
+
+    transformers.logging.set_verbosity_error()  # no "weights not used" chatter in feature runs
+    return transformers

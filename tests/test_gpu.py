@@ -1,0 +1,77 @@
+"""GPU code paths equal the CPU/numpy results (skipped where torch sees no CUDA device, as in CI)."""
+
+import numpy as np
+import pytest
+import torch
+
+from brainalign.core.backend import to_numpy
+from brainalign.core.labels import make_features, make_responses
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+CUDA = "cuda"
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 300))
+    y = x[:, :20] @ rng.normal(size=(20, 40)) + rng.normal(size=(120, 40))
+    return x, y
+
+
+def test_ridge_on_gpu_equals_numpy(data):
+    from brainalign.metrics.ridge import RidgeCV
+
+    x, y = data
+    cpu = RidgeCV(cv=5, dtype="float64").fit(x, y)
+    gpu = RidgeCV(cv=5, dtype="float64", backend="torch", device=CUDA).fit(x, y)
+    np.testing.assert_array_equal(to_numpy(gpu.best_alphas_), to_numpy(cpu.best_alphas_))
+    np.testing.assert_allclose(to_numpy(gpu.predict(x)), to_numpy(cpu.predict(x)), rtol=1e-6, atol=1e-8)
+
+
+def test_pls_on_gpu_equals_numpy(data):
+    from brainalign.metrics.pls import PLSRegression
+
+    x, y = data
+    cpu = PLSRegression(10, dtype="float64").fit(x, y)
+    gpu = PLSRegression(10, dtype="float64", backend="torch", device=CUDA).fit(x, y)
+    np.testing.assert_allclose(to_numpy(gpu.predict(x)), to_numpy(cpu.predict(x)), rtol=1e-6, atol=1e-8)
+
+
+def test_rdms_and_comparisons_on_gpu_equal_numpy(data):
+    from brainalign.metrics.rdm_comparison import compare_rdms
+    from brainalign.metrics.rdms import compute_rdm
+
+    x, y = data
+    ids = [f"s{i}" for i in range(len(x))]
+    for distance in ("correlation", "euclidean", "cosine"):
+        cpu = compute_rdm(x, ids, distance=distance, dtype="float64")
+        gpu = compute_rdm(x, ids, distance=distance, dtype="float64", backend="torch", device=CUDA)
+        np.testing.assert_allclose(gpu.condensed, cpu.condensed, rtol=1e-9, atol=1e-10)
+    a, b = compute_rdm(x, ids, dtype="float64"), compute_rdm(y, ids, dtype="float64")
+    for method in ("spearman", "pearson", "tau-a"):
+        cpu = compare_rdms(a, b, method, dtype="float64")
+        gpu = compare_rdms(a, b, method, dtype="float64", backend="torch", device=CUDA)
+        np.testing.assert_allclose(to_numpy(gpu), to_numpy(cpu), rtol=1e-9, atol=1e-10)
+
+
+def test_ridge_metric_on_gpu_equals_numpy(data):
+    from brainalign.metrics.encoding import ridge_encoding
+
+    x, y = data
+    ids = [f"s{i}" for i in range(len(x))]
+    features, responses = make_features(x, ids), make_responses(y, ids)
+    cpu = ridge_encoding(features, responses, dtype="float64")
+    gpu = ridge_encoding(features, responses, dtype="float64", backend="torch", device=CUDA)
+    assert gpu.raw == pytest.approx(cpu.raw, abs=1e-8)
+
+
+def test_extraction_on_gpu_equals_cpu(shared_data):
+    from brainalign.data.registry import get_dataset
+    from brainalign.models.extractor import Extractor
+
+    stimuli = get_dataset("Kriegeskorte2008").stimulus_set().subset(
+        get_dataset("Kriegeskorte2008").stimulus_set().stimulus_ids[:16])
+    cpu = Extractor("efficientnet_lite0", ["blocks.6"], cache=False, progress=False).extract(stimuli)
+    gpu = Extractor("efficientnet_lite0", ["blocks.6"], device=CUDA, cache=False, progress=False).extract(stimuli)
+    np.testing.assert_allclose(gpu["blocks.6"].values, cpu["blocks.6"].values, rtol=1e-3, atol=1e-3)
