@@ -10,7 +10,7 @@ layer is then scored by 5-fold ridge against 20 synthetic neuroids (a linear rea
 Every size runs in a fresh child process whose peak RSS is read with ``os.wait4`` (``ru_maxrss``); the row
 also gives what the raw features of all layers would take in memory (what an in-memory extractor allocates).
 Full: 2,000 and 10,000 images (target peak ≤ 8 GB, and no growth with n); ``--quick``: 200 and 500 images.
-Usage: ``python benchmarks/bench_extraction_memory.py [--quick]``.
+Usage: ``python benchmarks/bench_extraction_memory.py [--quick] [--sizes N ...]`` (``--sizes`` last).
 """
 
 from __future__ import annotations
@@ -115,9 +115,9 @@ def run_size(n: int) -> dict:
     return result
 
 
-def main(quick: bool) -> None:
+def main(quick: bool, sizes: list[int] | None = None) -> None:
     rows = []
-    for n in (200, 500) if quick else (2_000, 10_000):
+    for n in sizes or ((200, 500) if quick else (2_000, 10_000)):
         r = run_size(n)
         raw_gb = n * r["units"] * 4 / 1024 ** 3
         check = (f"peak RSS {r['peak_gb']:.2f} GB (target <= 8 GB) vs {raw_gb:.1f} GB of raw float32 features "
@@ -133,4 +133,5 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--worker"]:
         worker(int(sys.argv[2]), sys.argv[3], sys.argv[4])
     else:
-        main("--quick" in sys.argv)
+        sizes = [int(a) for a in sys.argv[sys.argv.index("--sizes") + 1:]] if "--sizes" in sys.argv else None
+        main("--quick" in sys.argv, sizes)

@@ -1,7 +1,7 @@
 """Run every ``bench_*.py`` (or those named on the command line) and merge their rows.
 
 Writes ``benchmarks/results.json`` (a list of rows) and the table in ``benchmarks/RESULTS.md``.
-Usage: ``python benchmarks/run_all.py [bench_ridge ...]``.
+Usage: ``python benchmarks/run_all.py [bench_ridge ...]``; ``--merge-only`` only merges rows already written.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ HERE = Path(__file__).parent
 
 
 def main(names: list[str]) -> None:
-    scripts = sorted(HERE.glob("bench_*.py"))
-    if names:
+    scripts = [] if names == ["--merge-only"] else sorted(HERE.glob("bench_*.py"))
+    if names and scripts:
         scripts = [s for s in scripts if s.stem in names]
     for script in scripts:
         print(f"== {script.stem}", flush=True)
