@@ -27,8 +27,8 @@ def main(names: list[str]) -> None:
     (HERE / "results.json").write_text(json.dumps(rows, indent=2))
     lines = ["| benchmark | ours (s) | reference | reference (s) | speed-up | check |", "|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['name']} | {r['ours_s']} | {r['reference'] or '-'} | {r['reference_s'] or '-'} | "
-                     f"{r['ratio'] or '-'} | {r['check']} |")
+        cells = [r["name"], r["ours_s"], r["reference"] or "-", r["reference_s"] or "-", r["ratio"] or "-", r["check"]]
+        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
     table = "\n".join(lines)
     md = HERE / "RESULTS.md"
     head = md.read_text().split("<!-- table -->")[0] if md.exists() else "# Benchmark results\n\n"

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from brainalign.core.errors import InvalidInputError
 from brainalign.core.score import Score
 
 
@@ -96,5 +97,6 @@ def _reliability(benchmark: Benchmark) -> np.ndarray:
     from brainalign.metrics.ceilings import split_half_reliability
 
     if benchmark.ceiling != "split-half":
-        raise ValueError(f"benchmark {benchmark.identifier} has no split-half ceiling (ceiling={benchmark.ceiling!r})")
+        raise InvalidInputError(
+            f"benchmark {benchmark.identifier} has no split-half ceiling (ceiling={benchmark.ceiling!r}); valid: 'split-half'")
     return split_half_reliability(_load_target(benchmark))

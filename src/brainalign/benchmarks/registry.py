@@ -12,7 +12,7 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 
 from brainalign.benchmarks.benchmark import Benchmark
-from brainalign.core.errors import UnknownNameError
+from brainalign.core.errors import InvalidInputError, UnknownNameError
 
 KRIEGESKORTE = "Kriegeskorte2008"
 NET2BRAIN = "Net2Brain78"
@@ -25,7 +25,8 @@ def register_benchmark(benchmark: Benchmark) -> Benchmark:
     """Add ``benchmark`` to the registry (an identifier registered twice must be the same definition)."""
     existing = BENCHMARKS.get(benchmark.identifier)
     if existing is not None and existing != benchmark:
-        raise ValueError(f"benchmark {benchmark.identifier!r} is already registered with another definition")
+        raise InvalidInputError(f"benchmark {benchmark.identifier!r} is already registered with another definition; "
+                                "bump its version or choose another identifier")
     BENCHMARKS[benchmark.identifier] = benchmark
     return benchmark
 

@@ -131,7 +131,13 @@ class Extractor:
     def extract_batch(self, images: torch.Tensor, layers: Sequence[str] | None = None) -> dict[str, np.ndarray]:
         """Flattened float32 outputs of ``layers`` (default: the extractor's) for a preprocessed (n, 3, H, W) batch."""
         outputs: dict[str, np.ndarray] = {}
-        self._forward(images, tuple(layers or self.layers), outputs.__setitem__)
+
+        def keep_copy(layer: str, values: np.ndarray) -> None:
+            # `values` shares memory with the activation, which a later in-place op (e.g. ReLU(inplace=True))
+            # may overwrite within the same forward pass: copy it now, as the sinks of `extract` do.
+            outputs[layer] = values.copy()
+
+        self._forward(images, tuple(layers or self.layers), keep_copy)
         return outputs
 
     def _check_modality(self, stimuli: Any) -> None:
