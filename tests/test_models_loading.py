@@ -88,6 +88,7 @@ def test_hub_weights_fail_offline_naming_url_and_target(monkeypatch, tmp_path):
     monkeypatch.setattr(urllib.request, "urlopen", offline)
     url = "https://download.pytorch.org/models/resnet18-f37072fd.pth"
     card = ModelCard(**{**get_card("resnet18").as_dict(), "identifier": "resnet18_imagenet", "weights": "hub",
-                        "weights_file": url, "training_method": "supervised", "training_data": "ImageNet-1k"})
-    with pytest.raises(OfflineError, match=f"{url} to {tmp_path / 'weights' / 'resnet18-f37072fd.pth'}"):
+                        "weights_file": url, "weights_sha256": "f37072fd" + "0" * 56, "training_method": "supervised",
+                        "training_data": "ImageNet-1k"})
+    with pytest.raises(OfflineError, match=f"{url} to {tmp_path / 'data' / 'weights' / 'resnet18-f37072fd.pth'}"):
         load_model(card)

@@ -45,7 +45,8 @@ class ModelCard:
     """A catalog entry. Taxonomy fields are validated against the tuples above.
 
     ``weights`` says where trained parameters come from: ``"offline"`` — ``weights_file`` inside the
-    installed ``weights_package``; ``"hub"`` — ``weights_file`` is a URL downloaded into the cache;
+    installed ``weights_package``; ``"hub"`` — ``weights_file`` is a URL fetched like a data file (mirror,
+    cache, or a resumable download checked against ``weights_sha256``), or a Hugging Face hub id;
     ``"local"`` — ``weights_file`` is a path on this machine, or the parameters come with a user model;
     ``"none"`` — the architecture with a seeded random initialisation (then ``training_method`` is ``"random"``).
     ``resize_size`` / ``mean`` / ``std`` / ``interpolation`` define the image preprocessing (resize the short
@@ -66,6 +67,7 @@ class ModelCard:
     weights: str = "none"
     weights_package: str | None = None
     weights_file: str | None = None
+    weights_sha256: str | None = None
     resize_size: int | None = None
     mean: tuple[float, ...] = IMAGENET_MEAN
     std: tuple[float, ...] = IMAGENET_STD
@@ -85,7 +87,7 @@ class ModelCard:
                 f"model card {self.identifier!r}: offline weights need weights_package and weights_file"
             )
         if self.weights == "hub" and not self.weights_file:
-            raise InvalidInputError(f"model card {self.identifier!r}: hub weights need weights_file (the URL)")
+            raise InvalidInputError(f"model card {self.identifier!r}: hub weights need weights_file (URL or hub id)")
         if (self.weights == "none") != (self.training_method == "random"):
             raise InvalidInputError(
                 f"model card {self.identifier!r}: weights 'none' (random init) goes with training_method 'random'; "

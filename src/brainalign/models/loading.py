@@ -10,8 +10,6 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import os
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -19,9 +17,9 @@ from typing import Any
 import torch
 from PIL import Image
 
-from brainalign.core.config import cache_dir, mirror_dirs
 from brainalign.core.errors import InvalidInputError, OfflineError
-from brainalign.core.storage import atomic_path, file_sha256
+from brainalign.core.storage import file_sha256
+from brainalign.data.fetch import RemoteFile, fetch
 from brainalign.models.card import ModelCard
 from brainalign.models.compat import import_timm, import_torchvision
 
@@ -132,26 +130,12 @@ def _offline_weights_path(card: ModelCard) -> Path:
 
 
 def _hub_weights_path(card: ModelCard) -> Path:
-    """The file behind the URL ``weights_file``: from a mirror directory, the cache, or downloaded into the cache."""
+    """The file behind the URL ``weights_file``, fetched like a data file: ``<mirror>/weights/<name>``, the
+    cache, or a resumable download, always checked against ``weights_sha256``."""
     url = card.weights_file
-    name = url.rsplit("/", 1)[-1]
-    for folder in mirror_dirs():
-        if (folder / name).is_file():
-            return folder / name
-    target = cache_dir("weights") / name
-    if target.is_file():
-        return target
-    try:
-        with urllib.request.urlopen(url, timeout=60) as response, atomic_path(target) as tmp:
-            with open(tmp, "wb") as f:
-                while block := response.read(1 << 20):
-                    f.write(block)
-    except (urllib.error.URLError, OSError) as error:
-        raise OfflineError(
-            f"cannot download the weights of {card.identifier!r} from {url} to {target} ({error}); "
-            f"copy the file into a directory listed in BRAINALIGN_MIRROR or into {target.parent}"
-        ) from error
-    return target
+    if not card.weights_sha256:
+        raise InvalidInputError(f"model card {card.identifier!r}: weights downloaded from {url} need weights_sha256")
+    return fetch("weights", RemoteFile(url.rsplit("/", 1)[-1], url, card.weights_sha256))
 
 
 def _load_state_dict_in_order(module: torch.nn.Module, state: dict[str, torch.Tensor], card: ModelCard) -> None:

@@ -20,7 +20,7 @@ from typing import Literal
 
 import numpy as np
 
-from brainalign.core.backend import BackendName, asarray, namespace, to_numpy
+from brainalign.core.backend import BackendName, namespace, to_numpy
 from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.data.rdm import RDM, condensed_index
 from brainalign.metrics.rdm_comparison import RANK_METHODS, _check_method, _prepared, compare_vectors, matched

@@ -12,7 +12,6 @@ ONNX file — then used like catalog entries (``load_model``, `Extractor`) under
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import os
 from collections.abc import Callable, Mapping, Sequence
