@@ -72,7 +72,7 @@ def scored_layers(module) -> list[str]:
 
 def worker(n: int, cache_dir: str, out: str) -> None:
     from brainalign.core.labels import make_responses
-    from brainalign.metrics.reduction import SparseRandomProjection
+    from brainalign.mapping.reduction import SparseRandomProjection
     from brainalign.metrics.registry import get_metric
     from brainalign.models.extractor import Extractor
     from brainalign.models.feature_cache import FeatureCache

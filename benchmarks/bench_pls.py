@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.cross_decomposition import PLSRegression as SklearnPLS
 
 from harness import best_time, row, write_rows
-from brainalign.metrics.pls import PLSRegression
+from brainalign.mapping.pls import PLSRegression
 
 
 def main(quick: bool) -> None:

@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from harness import best_time, row, write_rows  # noqa: E402
 
 from brainalign.core.backend import asarray, namespace, to_numpy  # noqa: E402
-from brainalign.metrics.cv import kfold_splits  # noqa: E402
-from brainalign.metrics.ridge import RidgeCV  # noqa: E402
+from brainalign.mapping.cv import kfold_splits  # noqa: E402
+from brainalign.mapping.ridge import RidgeCV  # noqa: E402
 
 ALPHAS = np.logspace(-2, 7, 10)
 

@@ -15,9 +15,9 @@ from rsatoolbox.inference import eval_bootstrap_pattern
 from rsatoolbox.rdm import compare
 
 from brainalign.data.rdm import RDM
-from brainalign.metrics import rdm_comparison
-from brainalign.metrics.rdm_comparison import compare_rdms
-from brainalign.metrics.rdms import compute_rdm
+from brainalign.metrics.similarity import rdm_comparison
+from brainalign.metrics.similarity.rdm_comparison import compare_rdms
+from brainalign.metrics.similarity.rdms import compute_rdm
 from brainalign.stats.bootstrap import bootstrap_rsa
 
 

@@ -22,10 +22,10 @@ from harness import best_time, row, write_rows
 
 from brainalign.core.backend import asarray
 from brainalign.data.rdm import RDM
-from brainalign.metrics.cka import cka
-from brainalign.metrics.distribution import wasserstein_1d
-from brainalign.metrics.matching import correlation_matrix, one_to_one_assignment, sinkhorn
-from brainalign.metrics.searchlight import searchlight_rsa, sphere_members
+from brainalign.metrics.similarity.cka import cka
+from brainalign.metrics.similarity.distribution import wasserstein_1d
+from brainalign.metrics.similarity.matching import correlation_matrix, one_to_one_assignment, sinkhorn
+from brainalign.metrics.similarity.searchlight import searchlight_rsa, sphere_members
 
 
 def plain_linear_cka(x: np.ndarray, y: np.ndarray) -> float:

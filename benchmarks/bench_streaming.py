@@ -42,7 +42,7 @@ def write_store(path: Path, n: int, p: int, m: int, block: int) -> None:
 
 
 def worker(path: str, block: int) -> None:
-    from brainalign.metrics.online import accumulate_kernel, kernel_ridge_scores
+    from brainalign.mapping.online import accumulate_kernel, kernel_ridge_scores
 
     with h5py.File(path, "r") as f:
         n = f["X"].shape[0]

@@ -6,7 +6,7 @@ import pytest
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import make_responses
 from brainalign.data.synthetic import simulated_brain
-from brainalign.metrics.ceilings import ncsnr, nsd_noise_ceiling, split_half_reliability
+from brainalign.metrics.ceilings.reliability import ncsnr, nsd_noise_ceiling, split_half_reliability
 
 SNRS = [0.1, 0.3, 1.0, 3.0]
 

@@ -10,7 +10,7 @@ import torch
 
 from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.core.labels import make_features, make_responses
-from brainalign.metrics.cka import cka, cka_metric, gram, hsic
+from brainalign.metrics.similarity.cka import cka, cka_metric, gram, hsic
 from brainalign.metrics.registry import METRICS
 
 

@@ -5,7 +5,7 @@ import pytest
 from sklearn.model_selection import KFold
 
 from brainalign.core.errors import InvalidInputError
-from brainalign.metrics.cv import check_splits, fixed_split, kfold_splits, shuffle_splits
+from brainalign.mapping.cv import check_splits, fixed_split, kfold_splits, shuffle_splits
 
 
 def test_kfold_partitions_stimuli_and_matches_sklearn_unshuffled():

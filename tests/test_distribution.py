@@ -9,7 +9,7 @@ from scipy.spatial.distance import jensenshannon
 from scipy.stats import wasserstein_distance
 
 from brainalign.core.errors import InvalidInputError
-from brainalign.metrics.distribution import (
+from brainalign.metrics.similarity.distribution import (
     histogram_jensen_shannon,
     jensen_shannon_divergence,
     shared_histograms,

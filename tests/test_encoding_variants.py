@@ -11,9 +11,9 @@ from sklearn.linear_model import Ridge
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import make_features, make_responses
 from brainalign.data.synthetic import simulated_brain
-from brainalign.metrics.cv import kfold_splits
+from brainalign.mapping.cv import kfold_splits
 from brainalign.metrics.registry import get_metric, METRICS
-import brainalign.metrics.encoding_variants  # noqa: F401  (registers the metrics)
+import brainalign.metrics.encoding.variants  # noqa: F401  (registers the metrics)
 
 BRAIN = simulated_brain(n_stimuli=150, n_features=40, n_neuroids=6, n_repetitions=4, snr=2.0, seed=3)
 X = BRAIN.features.values

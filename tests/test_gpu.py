@@ -20,7 +20,7 @@ def data():
 
 
 def test_ridge_on_gpu_equals_numpy(data):
-    from brainalign.metrics.ridge import RidgeCV
+    from brainalign.mapping.ridge import RidgeCV
 
     x, y = data
     cpu = RidgeCV(cv=5, dtype="float64").fit(x, y)
@@ -30,7 +30,7 @@ def test_ridge_on_gpu_equals_numpy(data):
 
 
 def test_pls_on_gpu_equals_numpy(data):
-    from brainalign.metrics.pls import PLSRegression
+    from brainalign.mapping.pls import PLSRegression
 
     x, y = data
     cpu = PLSRegression(10, dtype="float64").fit(x, y)
@@ -39,8 +39,8 @@ def test_pls_on_gpu_equals_numpy(data):
 
 
 def test_rdms_and_comparisons_on_gpu_equal_numpy(data):
-    from brainalign.metrics.rdm_comparison import compare_rdms
-    from brainalign.metrics.rdms import compute_rdm
+    from brainalign.metrics.similarity.rdm_comparison import compare_rdms
+    from brainalign.metrics.similarity.rdms import compute_rdm
 
     x, y = data
     ids = [f"s{i}" for i in range(len(x))]
@@ -56,7 +56,7 @@ def test_rdms_and_comparisons_on_gpu_equal_numpy(data):
 
 
 def test_ridge_metric_on_gpu_equals_numpy(data):
-    from brainalign.metrics.encoding import ridge_encoding
+    from brainalign.metrics.encoding.engine import ridge_encoding
 
     x, y = data
     ids = [f"s{i}" for i in range(len(x))]

@@ -6,7 +6,7 @@ from scipy import stats
 from sklearn.linear_model import LinearRegression as SklearnOLS
 
 from brainalign.core.errors import InvalidInputError
-from brainalign.metrics.linear import LinearRegression, NeuronToNeuron
+from brainalign.mapping.linear import LinearRegression, NeuronToNeuron
 
 
 @pytest.mark.parametrize("shape", [(80, 10), (30, 60)])

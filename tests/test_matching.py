@@ -10,7 +10,7 @@ from scipy.optimize import linear_sum_assignment
 
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import make_features, make_responses
-from brainalign.metrics.matching import (
+from brainalign.metrics.similarity.matching import (
     correlation_matrix,
     one_to_one_assignment,
     semi_assignment,

@@ -11,7 +11,7 @@ import sklearn.decomposition
 from PIL import Image
 
 from brainalign.data.stimuli import StimulusSet
-from brainalign.metrics.reduction import IncrementalPCA, SparseRandomProjection, concatenate_layers
+from brainalign.mapping.reduction import IncrementalPCA, SparseRandomProjection, concatenate_layers
 from brainalign.models.extractor import Extractor
 from brainalign.models.feature_cache import FeatureCache, feature_key
 from brainalign.models.feature_store import FeatureStore, concatenate_stores, partial_path

@@ -6,7 +6,7 @@ from rsatoolbox.inference import boot_noise_ceiling
 
 from brainalign.core.errors import InvalidInputError
 from brainalign.data.rdm import RDM
-from brainalign.metrics.noise_ceiling import rdm_noise_ceiling
+from brainalign.metrics.ceilings.noise_ceiling import rdm_noise_ceiling
 
 RNG = np.random.default_rng(2)
 N = 16

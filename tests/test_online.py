@@ -6,7 +6,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from brainalign.core.errors import InvalidInputError
-from brainalign.metrics.online import (RowChunks, StreamingClassifier, StreamingRegressor, accumulate_kernel,
+from brainalign.mapping.online import (RowChunks, StreamingClassifier, StreamingRegressor, accumulate_kernel,
                                        kernel_ridge_scores)
 
 RNG = np.random.default_rng(0)

@@ -5,8 +5,8 @@ import pytest
 
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import make_features, make_responses
-from brainalign.metrics.partitioning import structured_variance_partitioning, variance_partitioning
-from brainalign.metrics.ridge import RidgeCV
+from brainalign.metrics.encoding.partitioning import structured_variance_partitioning, variance_partitioning
+from brainalign.mapping.ridge import RidgeCV
 
 N = 2000
 IDS = [f"s{i}" for i in range(N)]

@@ -6,7 +6,7 @@ import torch
 from sklearn.cross_decomposition import PLSRegression as SklearnPLS
 
 from brainalign.core.errors import InvalidInputError
-from brainalign.metrics.pls import PLSRegression
+from brainalign.mapping.pls import PLSRegression
 
 
 def _latent_data(n=300, p=120, m=20, seed=0):

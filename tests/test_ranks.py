@@ -5,7 +5,7 @@ import pytest
 import torch
 from scipy import stats
 
-from brainalign.metrics.ranks import FixedOrder, rank_rows, sort_rows
+from brainalign.metrics.similarity._ranks import FixedOrder, rank_rows, sort_rows
 
 RNG = np.random.default_rng(7)
 CASES = {

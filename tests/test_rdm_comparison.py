@@ -8,7 +8,7 @@ from scipy import stats
 
 from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.data.rdm import RDM
-from brainalign.metrics.rdm_comparison import compare_rdms, compare_vectors, rank_rows
+from brainalign.metrics.similarity.rdm_comparison import compare_rdms, compare_vectors, rank_rows
 
 RNG = np.random.default_rng(1)
 N = 14

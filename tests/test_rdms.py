@@ -9,7 +9,7 @@ from scipy.spatial.distance import pdist
 
 from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.core.labels import make_features, make_responses
-from brainalign.metrics.rdms import compute_rdm, shrinkage_precision
+from brainalign.metrics.similarity.rdms import compute_rdm, shrinkage_precision
 
 RNG = np.random.default_rng(0)
 IDS = [f"s{i:02d}" for i in range(23)]

@@ -7,8 +7,8 @@ from sklearn import decomposition, random_projection
 
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import make_features
-from brainalign.metrics.linear import LinearRegression
-from brainalign.metrics.reduction import (PCA, IncrementalPCA, LayerConcat, ReducedRegression,
+from brainalign.mapping.linear import LinearRegression
+from brainalign.mapping.reduction import (PCA, IncrementalPCA, LayerConcat, ReducedRegression,
                                           SparseRandomProjection, concatenate_layers,
                                           johnson_lindenstrauss_min_dim, layer_block_sizes)
 

@@ -9,8 +9,8 @@ from himalaya.ridge import RidgeCV as HimalayaRidgeCV
 from sklearn.linear_model import RidgeCV as SklearnRidgeCV
 
 from brainalign.core.errors import InvalidInputError
-from brainalign.metrics.cv import kfold_splits
-from brainalign.metrics.ridge import RidgeCV
+from brainalign.mapping.cv import kfold_splits
+from brainalign.mapping.ridge import RidgeCV
 
 ALPHAS = np.logspace(-2, 5, 8)
 

@@ -12,7 +12,7 @@ from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import make_features
 from brainalign.data.rdm import RDM
 from brainalign.metrics.registry import METRICS
-from brainalign.metrics.rsa import rsa, rsa_subject_averaged
+from brainalign.metrics.similarity.rsa import rsa, rsa_subject_averaged
 
 RNG = np.random.default_rng(3)
 N = 20
@@ -85,8 +85,8 @@ def test_mismatched_stimuli_raise():
 def test_ceiling_normalises_only_when_subjects_agree():
     import warnings as _warnings
 
-    from brainalign.metrics.noise_ceiling import rdm_noise_ceiling
-    from brainalign.metrics.rdms import compute_rdm
+    from brainalign.metrics.ceilings.noise_ceiling import rdm_noise_ceiling
+    from brainalign.metrics.similarity.rdms import compute_rdm
 
     rng = np.random.default_rng(3)
     ids = [f"s{i}" for i in range(30)]

@@ -7,8 +7,8 @@ random twin ρ 0.012, p = 0.39 and p = 0.17.
 import pytest
 
 from brainalign.data.registry import get_dataset
-from brainalign.metrics.rdms import compute_rdm
-from brainalign.metrics.rsa import rsa_subject_averaged
+from brainalign.metrics.similarity.rdms import compute_rdm
+from brainalign.metrics.similarity.rsa import rsa_subject_averaged
 from brainalign.models.extractor import Extractor
 from brainalign.stats.permutation import permutation_test_rsa
 

@@ -7,11 +7,11 @@ from sklearn.linear_model import Ridge
 
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import make_features, make_responses
-from brainalign.metrics.cv import kfold_splits
-from brainalign.metrics.reduction import concatenate_layers
+from brainalign.mapping.cv import kfold_splits
+from brainalign.mapping.reduction import concatenate_layers
 from brainalign.metrics.registry import METRICS
-from brainalign.metrics.ridge import RidgeCV
-from brainalign.metrics.stacking import StackedRegression, convex_least_squares, out_of_fold_predictions
+from brainalign.mapping.ridge import RidgeCV
+from brainalign.metrics.encoding.stacking import StackedRegression, convex_least_squares, out_of_fold_predictions
 
 
 def _slsqp(P, y):

@@ -10,7 +10,7 @@ from scipy import stats
 
 from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.data.rdm import RDM
-from brainalign.metrics.rdm_comparison import compare_vectors
+from brainalign.metrics.similarity.rdm_comparison import compare_vectors
 from brainalign.stats.bootstrap import _evaluate_batch, bootstrap_mean_ci, bootstrap_rsa, percentile_ci
 from brainalign.stats.multiple_comparisons import adjust, pairwise_comparisons
 from brainalign.stats.permutation import permutation_test_rsa

@@ -11,8 +11,8 @@ from scipy.stats import spearmanr
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import NEUROID, STIMULUS, TIME, make_responses
 from brainalign.data.rdm import RDM
-from brainalign.metrics.rdms import compute_rdm
-from brainalign.metrics.temporal_rsa import cross_temporal_rsa, temporal_rsa
+from brainalign.metrics.similarity.rdms import compute_rdm
+from brainalign.metrics.similarity.temporal_rsa import cross_temporal_rsa, temporal_rsa
 
 N_STIMULI, N_CHANNELS, TIMES = 20, 32, np.arange(-100, 400, 10)  # 50 time points, in ms
 

@@ -9,10 +9,10 @@ from sklearn.linear_model import Ridge
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import make_features, make_responses
 from brainalign.data.synthetic import simulated_brain
-from brainalign.metrics.cv import kfold_splits
+from brainalign.mapping.cv import kfold_splits
 from brainalign.metrics.registry import METRICS
-from brainalign.metrics.ridge import RidgeCV
-from brainalign.metrics.versa import versa
+from brainalign.mapping.ridge import RidgeCV
+from brainalign.metrics.encoding.versa import versa
 
 
 def test_versa_matches_reference_pipeline():

@@ -10,7 +10,7 @@ from scipy.stats import spearmanr
 
 from brainalign.core.errors import InvalidInputError
 from brainalign.data.rdm import RDM
-from brainalign.metrics.weighted_rsa import fit_rdm_weights, weighted_rsa
+from brainalign.metrics.similarity.weighted_rsa import fit_rdm_weights, weighted_rsa
 
 TRUE_WEIGHTS = np.array([1.0, 0.8, 0.0])
 

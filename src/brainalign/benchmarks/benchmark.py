@@ -94,7 +94,7 @@ def _load_target(benchmark: Benchmark):
 
 @functools.lru_cache(maxsize=16)
 def _reliability(benchmark: Benchmark) -> np.ndarray:
-    from brainalign.metrics.ceilings import split_half_reliability
+    from brainalign.metrics.ceilings.reliability import split_half_reliability
 
     if benchmark.ceiling != "split-half":
         raise InvalidInputError(

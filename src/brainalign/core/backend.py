@@ -1,5 +1,7 @@
 """The array backend: code is written once against an array namespace (numpy or torch), like himalaya.
 
+Backend, device and dtype default to the compute context (:func:`brainalign.core.config.config_context`).
+
 >>> import numpy as np
 >>> x = asarray(np.eye(2), backend="numpy")
 >>> x.dtype, namespace(x).__name__
@@ -13,9 +15,11 @@ from typing import Any, Literal
 import array_api_compat
 import numpy as np
 
+from brainalign.core.config import BACKENDS, DTYPES, get_config
+from brainalign.core.errors import InvalidInputError
+
 BackendName = Literal["numpy", "torch"]
-BACKENDS = ("numpy", "torch")
-DTYPES = ("float32", "float64")
+__all__ = ["BACKENDS", "DTYPES", "BackendName", "asarray", "namespace", "to_numpy"]
 
 
 def namespace(*arrays: Any):
@@ -23,10 +27,14 @@ def namespace(*arrays: Any):
     return array_api_compat.array_namespace(*arrays)
 
 
-def asarray(x: Any, backend: BackendName = "numpy", device: str | None = None, dtype: str = "float32") -> Any:
-    """Convert ``x`` (numpy, torch, xarray, list) to the backend's array of ``dtype`` on ``device``."""
-    from brainalign.core.errors import InvalidInputError
+def asarray(x: Any, backend: BackendName | None = None, device: str | None = None, dtype: str | None = None) -> Any:
+    """Convert ``x`` (numpy, torch, xarray, list) to the backend's array of ``dtype`` on ``device``.
 
+    Arguments left ``None`` come from the compute context.
+    """
+    config = get_config()
+    backend = backend or config["backend"]
+    dtype = dtype or config["dtype"]
     if dtype not in DTYPES:
         raise InvalidInputError(f"dtype {dtype!r} is not supported; valid: {', '.join(DTYPES)}")
     if hasattr(x, "values") and not callable(x.values):  # xarray / pandas
@@ -39,7 +47,7 @@ def asarray(x: Any, backend: BackendName = "numpy", device: str | None = None, d
         import torch
 
         tensor = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
-        return tensor.to(device=device or "cpu", dtype=getattr(torch, dtype))
+        return tensor.to(device=device or config["device"] or "cpu", dtype=getattr(torch, dtype))
     raise InvalidInputError(f"backend {backend!r} is not supported; valid: {', '.join(BACKENDS)}")
 
 

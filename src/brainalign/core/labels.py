@@ -136,6 +136,6 @@ def average_repetitions(array: xr.DataArray) -> xr.DataArray:
     if array.ndim != 2:
         raise InvalidInputError(
             f"expected (stimulus, unit) or (stimulus, neuroid[, repetition]) data; got dims {array.dims} "
-            f"(time-resolved data: select a time bin or use brainalign.metrics.temporal_rsa)"
+            f"(time-resolved data: select a time bin or use brainalign.metrics.similarity.temporal_rsa)"
         )
     return array

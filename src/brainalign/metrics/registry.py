@@ -22,13 +22,13 @@ from brainalign.core.errors import UnknownNameError
 
 METRICS: dict[str, Callable] = {}
 _BUILTIN_MODULES = (
-    "brainalign.metrics.encoding",
-    "brainalign.metrics.encoding_variants",
-    "brainalign.metrics.stacking",
-    "brainalign.metrics.versa",
-    "brainalign.metrics.rsa",
-    "brainalign.metrics.cka",
-    "brainalign.metrics.matching",
+    "brainalign.metrics.encoding.engine",
+    "brainalign.metrics.encoding.variants",
+    "brainalign.metrics.encoding.stacking",
+    "brainalign.metrics.encoding.versa",
+    "brainalign.metrics.similarity.rsa",
+    "brainalign.metrics.similarity.cka",
+    "brainalign.metrics.similarity.matching",
 )
 
 

@@ -5,7 +5,7 @@ being written it lives at ``<name>.partial.h5`` and its ``rows_done`` attribute 
 are complete, so a killed extraction resumes at that row; `StoreWriter.finish` renames it onto the final path
 (atomic), so a file under the final name is always complete. Reading never loads more than one chunk of rows
 unless asked to (:meth:`FeatureStore.to_features`); out-of-core metrics read ``store.values`` (an h5py dataset)
-directly, e.g. ``brainalign.metrics.online.accumulate_kernel(store.values)`` forms the n × n stimulus kernel
+directly, e.g. ``brainalign.mapping.online.accumulate_kernel(store.values)`` forms the n × n stimulus kernel
 block of columns by block.
 
 >>> import tempfile, pathlib, numpy as np
@@ -200,7 +200,7 @@ def concatenate_stores(stores: Sequence[FeatureStore], path: str | os.PathLike, 
     """Join several layers' stores (same stimuli, same order) unit-wise into one store, ``chunk_rows`` at a time.
 
     The result records each layer's name and width, so `FeatureStore.to_features` labels every unit with its
-    layer (the layout of ``brainalign.metrics.reduction.concatenate_layers``).
+    layer (the layout of ``brainalign.mapping.reduction.concatenate_layers``).
     """
     if not stores:
         raise InvalidInputError("concatenate_stores needs at least one store")

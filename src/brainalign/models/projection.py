@@ -5,7 +5,7 @@ set of the user's choice (Brain-Score fits PCA-1000 on 1,000 ImageNet images; an
 The models layer does not import ``brainalign.metrics`` (it sits above models): the reducer is any object
 with the sklearn transformer protocol — ``fit`` / ``transform``, and ``partial_fit`` when it can learn chunk by
 chunk — made by a zero-argument factory, typically ``lambda: IncrementalPCA(1000)`` or
-``lambda: SparseRandomProjection(1000)`` from ``brainalign.metrics.reduction`` (sklearn's reducers work too).
+``lambda: SparseRandomProjection(1000)`` from ``brainalign.mapping.reduction`` (sklearn's reducers work too).
 The projection's identity — reducer class and parameters, fit stimuli, fit chunking, and the model and layer
 whose features it is fitted on — is part of the feature cache key, and fitted reducers are cached as pickles.
 

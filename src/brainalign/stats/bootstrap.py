@@ -23,10 +23,10 @@ import numpy as np
 from brainalign.core.backend import BackendName, asarray, namespace, to_numpy
 from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.data.rdm import RDM
-from brainalign.metrics.noise_ceiling import noise_ceiling_vectors
-from brainalign.metrics.ranks import FixedOrder, scatter_last, sort_rows, tie_bounds, twice_weighted_ranks
-from brainalign.metrics.rdm_comparison import MASKABLE_METHODS, RANK_METHODS, compare_vectors, matched
-from brainalign.stats.rank_bootstrap import ranked_bootstrap
+from brainalign.metrics.ceilings.noise_ceiling import noise_ceiling_vectors
+from brainalign.metrics.similarity._ranks import FixedOrder, scatter_last, sort_rows, tie_bounds, twice_weighted_ranks
+from brainalign.metrics.similarity.rdm_comparison import MASKABLE_METHODS, RANK_METHODS, compare_vectors, matched
+from brainalign.stats._rank_bootstrap import ranked_bootstrap
 
 RESAMPLE = ("stimuli", "subjects", "both")
 _RANKED_BATCH_ELEMENTS = 1 << 19

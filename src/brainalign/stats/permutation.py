@@ -23,7 +23,7 @@ import numpy as np
 from brainalign.core.backend import BackendName, namespace, to_numpy
 from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.data.rdm import RDM, condensed_index
-from brainalign.metrics.rdm_comparison import RANK_METHODS, _check_method, _prepared, compare_vectors, matched
+from brainalign.metrics.similarity.rdm_comparison import RANK_METHODS, _check_method, _prepared, compare_vectors, matched
 
 ALTERNATIVES = ("greater", "less", "two-sided")
 

@@ -23,7 +23,7 @@ import xarray as xr
 from brainalign.core.backend import BackendName, namespace, to_numpy
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import UNIT, align, make_features, stimulus_ids
-from brainalign.metrics.linear import as_matrices
+from brainalign.mapping.linear import as_matrices
 
 
 class PCA:
@@ -202,7 +202,7 @@ class ReducedRegression:
     """A reducer followed by a regression, both fitted on the training rows only.
 
     >>> import numpy as np
-    >>> from brainalign.metrics.linear import LinearRegression
+    >>> from brainalign.mapping.linear import LinearRegression
     >>> X = np.random.default_rng(0).normal(size=(30, 10)); Y = X[:, :2]
     >>> ReducedRegression(PCA(10), LinearRegression(dtype="float64")).fit(X, Y).predict(X).shape
     (30, 2)

@@ -2,8 +2,8 @@
 
 The splitters are scikit-learn's (``KFold``, ``ShuffleSplit``, ``StratifiedShuffleSplit``) with a fixed
 seed, so a split is reproducible and identical to what Brain-Score and himalaya users get from the
-same call; the lists can be passed to :class:`brainalign.metrics.ridge.RidgeCV` and to
-:func:`brainalign.metrics.encoding.cross_validated_encoding`.
+same call; the lists can be passed to :class:`brainalign.mapping.ridge.RidgeCV` and to
+:func:`brainalign.metrics.encoding.engine.cross_validated_encoding`.
 
 >>> [test.tolist() for _, test in kfold_splits(6, n_splits=3, shuffle=False)]
 [[0, 1], [2, 3], [4, 5]]

@@ -25,8 +25,8 @@ from brainalign.core.backend import BackendName
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.score import Score
 from brainalign.data.rdm import RDM
-from brainalign.metrics.cv import kfold_splits
-from brainalign.metrics.rdm_comparison import compare_rdms, matched
+from brainalign.mapping.cv import kfold_splits
+from brainalign.metrics.similarity.rdm_comparison import compare_rdms, matched
 
 
 def fit_rdm_weights(model_rdms: Any, brain_rdm: Any) -> tuple[np.ndarray, float]:
@@ -61,7 +61,7 @@ def weighted_rsa(
     """Cross-validated weighted RSA of a stack of model RDMs against one brain RDM.
 
     ``value`` is the mean over folds of the held-out comparison (``method`` of
-    :func:`~brainalign.metrics.rdm_comparison.compare_rdms`); ``extra["weights"]`` the fold-averaged
+    :func:`~brainalign.metrics.similarity.rdm_comparison.compare_rdms`); ``extra["weights"]`` the fold-averaged
     weights (in the order of ``model_rdms``), ``extra["weights_per_split"]`` the weights of each fold.
 
     >>> rng = np.random.default_rng(0)

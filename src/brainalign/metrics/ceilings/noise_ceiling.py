@@ -23,7 +23,7 @@ import numpy as np
 from brainalign.core.backend import BackendName, asarray, namespace, to_numpy
 from brainalign.core.errors import InvalidInputError
 from brainalign.data.rdm import RDM
-from brainalign.metrics.rdm_comparison import RANK_METHODS, compare_vectors, rank_rows, _check_method
+from brainalign.metrics.similarity.rdm_comparison import RANK_METHODS, compare_vectors, rank_rows, _check_method
 
 
 def rdm_noise_ceiling(
@@ -81,7 +81,7 @@ def rdm_noise_ceiling_per_subject(
 
 def pooling_transform(vectors: Any, method: str, weights: Any | None = None) -> Any:
     """RDM vectors transformed so that their mean is the best pooled RDM for ``method`` (rsatoolbox ``pool_rdm``);
-    ``weights`` count entries as in :func:`~brainalign.metrics.rdm_comparison.compare_vectors`."""
+    ``weights`` count entries as in :func:`~brainalign.metrics.similarity.rdm_comparison.compare_vectors`."""
     xp = namespace(vectors)
     if method in RANK_METHODS or method in ("tau-a", "tau-b"):
         return rank_rows(vectors, weights)

@@ -43,7 +43,7 @@ from array_api_compat import device as _device_of
 from brainalign.core.backend import BackendName, asarray, namespace, to_numpy
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import check_finite
-from brainalign.metrics.cv import Splits, check_splits, kfold_splits
+from brainalign.mapping.cv import Splits, check_splits, kfold_splits
 
 DEFAULT_ALPHAS = np.logspace(-2, 7, 10)
 SOLVERS = ("auto", "primal", "kernel")

@@ -22,7 +22,7 @@ from typing import Any
 
 from brainalign.core.backend import BackendName, namespace
 from brainalign.core.errors import InvalidInputError
-from brainalign.metrics.linear import as_matrices
+from brainalign.mapping.linear import as_matrices
 
 BRAIN_SCORE_COMPONENTS = 25
 

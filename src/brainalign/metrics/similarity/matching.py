@@ -31,7 +31,7 @@ from brainalign.core.backend import BackendName, asarray, namespace, to_numpy
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import align, average_repetitions, check_finite
 from brainalign.core.score import Score
-from brainalign.metrics.cv import kfold_splits
+from brainalign.mapping.cv import kfold_splits
 from brainalign.metrics.registry import register_metric
 
 

@@ -32,9 +32,9 @@ from scipy import stats
 from brainalign.core.backend import BackendName
 from brainalign.core.score import Score
 from brainalign.data.rdm import RDM
-from brainalign.metrics.noise_ceiling import rdm_noise_ceiling, rdm_noise_ceiling_per_subject
-from brainalign.metrics.rdm_comparison import compare_rdms, matched
-from brainalign.metrics.rdms import compute_rdm
+from brainalign.metrics.ceilings.noise_ceiling import rdm_noise_ceiling, rdm_noise_ceiling_per_subject
+from brainalign.metrics.similarity.rdm_comparison import compare_rdms, matched
+from brainalign.metrics.similarity.rdms import compute_rdm
 from brainalign.metrics.registry import register_metric
 
 SUBJECT = "subject"

@@ -1,6 +1,6 @@
 """Registered encoding metrics beyond ridge: other mappings, other directions, time bins as samples.
 
-All reuse :func:`~brainalign.metrics.encoding.cross_validated_encoding` and the encoding Score convention
+All reuse :func:`~brainalign.metrics.encoding.engine.cross_validated_encoding` and the encoding Score convention
 (``raw`` = median over predicted columns of the split-mean held-out r; optional per-neuroid ceiling).
 
 * ``pls`` (Brain-Score's default: 25 components, no scaling), ``ols``, ``neuron-to-neuron``: model → brain.
@@ -28,12 +28,12 @@ from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.core.labels import (NEUROID, REPETITION, STIMULUS, TIME, align, check_finite, make_features,
                                     make_responses, stimulus_ids)
 from brainalign.core.score import Score
-from brainalign.metrics.cv import Splits, kfold_splits
-from brainalign.metrics.encoding import cross_validated_encoding, encoding_matrices, score_correlations
-from brainalign.metrics.linear import LinearRegression, NeuronToNeuron
-from brainalign.metrics.pls import BRAIN_SCORE_COMPONENTS, PLSRegression
+from brainalign.mapping.cv import Splits, kfold_splits
+from brainalign.metrics.encoding.engine import cross_validated_encoding, encoding_matrices, score_correlations
+from brainalign.mapping.linear import LinearRegression, NeuronToNeuron
+from brainalign.mapping.pls import BRAIN_SCORE_COMPONENTS, PLSRegression
 from brainalign.metrics.registry import register_metric
-from brainalign.metrics.ridge import DEFAULT_ALPHAS, RidgeCV
+from brainalign.mapping.ridge import DEFAULT_ALPHAS, RidgeCV
 
 
 def encoding_score(

@@ -33,10 +33,10 @@ from brainalign.core.backend import BackendName, asarray, namespace, to_numpy
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import NEUROID, REPETITION, STIMULUS, align, check_finite
 from brainalign.core.score import Score
-from brainalign.metrics.correlation import pearson_r
-from brainalign.metrics.cv import Splits, check_splits, kfold_splits
+from brainalign.mapping.correlation import pearson_r
+from brainalign.mapping.cv import Splits, check_splits, kfold_splits
 from brainalign.metrics.registry import register_metric
-from brainalign.metrics.ridge import DEFAULT_ALPHAS, RidgeCV
+from brainalign.mapping.ridge import DEFAULT_ALPHAS, RidgeCV
 
 
 @dataclass

@@ -27,7 +27,7 @@ import numpy as np
 from brainalign.core.backend import asarray, to_numpy
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import check_finite
-from brainalign.metrics.correlation import pearson_r
+from brainalign.mapping.correlation import pearson_r
 
 
 class RowChunks:

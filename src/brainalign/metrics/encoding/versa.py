@@ -21,12 +21,12 @@ import xarray as xr
 from brainalign.core.backend import BackendName, to_numpy
 from brainalign.core.labels import STIMULUS, align, stimulus_ids
 from brainalign.core.score import Score
-from brainalign.metrics.cv import Splits, check_splits, kfold_splits
-from brainalign.metrics.encoding import encoding_matrices
-from brainalign.metrics.rdm_comparison import compare_rdms
-from brainalign.metrics.rdms import compute_rdm
+from brainalign.mapping.cv import Splits, check_splits, kfold_splits
+from brainalign.metrics.encoding.engine import encoding_matrices
+from brainalign.metrics.similarity.rdm_comparison import compare_rdms
+from brainalign.metrics.similarity.rdms import compute_rdm
 from brainalign.metrics.registry import register_metric
-from brainalign.metrics.ridge import DEFAULT_ALPHAS, RidgeCV
+from brainalign.mapping.ridge import DEFAULT_ALPHAS, RidgeCV
 
 
 @register_metric("versa")

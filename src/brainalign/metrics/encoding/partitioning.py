@@ -31,10 +31,10 @@ import numpy as np
 import xarray as xr
 
 from brainalign.core.errors import InvalidInputError
-from brainalign.metrics.cv import Splits, kfold_splits
-from brainalign.metrics.encoding import encoding_matrices
-from brainalign.metrics.ridge import DEFAULT_ALPHAS, RidgeCV
-from brainalign.metrics.stacking import StackedRegression, out_of_fold_predictions
+from brainalign.mapping.cv import Splits, kfold_splits
+from brainalign.metrics.encoding.engine import encoding_matrices
+from brainalign.mapping.ridge import DEFAULT_ALPHAS, RidgeCV
+from brainalign.metrics.encoding.stacking import StackedRegression, out_of_fold_predictions
 
 MAX_PARTITION_SPACES = 4
 

@@ -5,8 +5,8 @@ its RDM over stimuli is compared with a model RDM, and the similarity is written
 3-D map (NaN outside the mask and where a sphere holds fewer than 2 voxels).
 
 Centres are processed in batches: centres whose spheres hold the same number of voxels are stacked along
-the batch axis of :func:`~brainalign.metrics.rdms.compute_rdm` (one matrix product per batch) and compared
-with the model by :func:`~brainalign.metrics.rdm_comparison.compare_rdms`, which ranks the model RDM once.
+the batch axis of :func:`~brainalign.metrics.similarity.rdms.compute_rdm` (one matrix product per batch) and compared
+with the model by :func:`~brainalign.metrics.similarity.rdm_comparison.compare_rdms`, which ranks the model RDM once.
 Volumes follow the NIfTI layout ``(x, y, z, stimulus)``; :func:`searchlight_rsa_nifti` reads and writes
 NIfTI files with nibabel.
 
@@ -27,8 +27,8 @@ from brainalign.core.backend import BackendName
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.storage import atomic_path
 from brainalign.data.rdm import RDM
-from brainalign.metrics.rdm_comparison import compare_rdms
-from brainalign.metrics.rdms import compute_rdm
+from brainalign.metrics.similarity.rdm_comparison import compare_rdms
+from brainalign.metrics.similarity.rdms import compute_rdm
 
 
 def sphere_offsets(radius: float) -> np.ndarray:

@@ -26,11 +26,11 @@ import xarray as xr
 from brainalign.core.backend import BackendName, to_numpy
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.score import Score
-from brainalign.metrics.cv import Splits, kfold_splits
-from brainalign.metrics.encoding_variants import encoding_score
-from brainalign.metrics.reduction import layer_block_sizes
+from brainalign.mapping.cv import Splits, kfold_splits
+from brainalign.metrics.encoding.variants import encoding_score
+from brainalign.mapping.reduction import layer_block_sizes
 from brainalign.metrics.registry import register_metric
-from brainalign.metrics.ridge import DEFAULT_ALPHAS, RidgeCV
+from brainalign.mapping.ridge import DEFAULT_ALPHAS, RidgeCV
 
 MAX_SPACES = 10
 
@@ -143,7 +143,7 @@ def stacked_encoding(source: xr.DataArray, target: xr.DataArray, *, block_sizes:
                      **options: Any) -> Score:
     """Stacked ridge encoding over feature spaces (default: the ``layer`` blocks of concatenated features).
 
-    ``options`` as :func:`~brainalign.metrics.encoding_variants.encoding_score` (splits, ceiling, ...).
+    ``options`` as :func:`~brainalign.metrics.encoding.variants.encoding_score` (splits, ceiling, ...).
     """
     blocks = layer_block_sizes(source) if block_sizes is None else list(block_sizes)
 

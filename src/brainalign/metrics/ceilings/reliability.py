@@ -27,7 +27,7 @@ import xarray as xr
 
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import NEUROID, REPETITION, STIMULUS
-from brainalign.metrics.correlation import pearson_r
+from brainalign.mapping.correlation import pearson_r
 
 
 def split_half_reliability(responses: xr.DataArray, n_splits: int = 10, seed: int = 0) -> np.ndarray:

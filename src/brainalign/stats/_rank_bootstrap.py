@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from brainalign.metrics.ranks import sort_rows
+from brainalign.metrics.similarity._ranks import sort_rows
 
 _DIGIT_BITS = 8
 

@@ -28,7 +28,7 @@ import numpy as np
 from brainalign.core.backend import BackendName, asarray, namespace, to_numpy
 from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.data.rdm import RDM
-from brainalign.metrics.ranks import cummax, rank_rows, ranks_in_sorted_order, rows_per_chunk, sort_rows, tie_bounds
+from brainalign.metrics.similarity._ranks import cummax, rank_rows, ranks_in_sorted_order, rows_per_chunk, sort_rows, tie_bounds
 
 METHODS = ("spearman", "pearson", "tau-a", "tau-b", "rho-a", "cosine", "whitened-pearson", "whitened-cosine")
 RANK_METHODS = ("spearman", "rho-a")

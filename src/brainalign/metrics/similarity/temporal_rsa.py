@@ -1,7 +1,7 @@
 """Temporal RSA: when does a brain's representational geometry match a model, and how does it evolve?
 
 Time-resolved brain RDMs (one per time point, descriptor ``time``) come from
-:func:`~brainalign.metrics.rdms.compute_rdm` on responses with a ``time`` dim, in one batched pass.
+:func:`~brainalign.metrics.similarity.rdms.compute_rdm` on responses with a ``time`` dim, in one batched pass.
 
 * :func:`temporal_rsa`: a static model RDM against every time point → a time course (one per subject, or
   per any other descriptor, when the stack carries them).
@@ -26,7 +26,7 @@ from brainalign.core.backend import BackendName
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import TIME
 from brainalign.data.rdm import RDM
-from brainalign.metrics.rdm_comparison import compare_rdms
+from brainalign.metrics.similarity.rdm_comparison import compare_rdms
 
 
 def temporal_rsa(
