@@ -21,6 +21,7 @@ from scipy.stats import spearmanr, wasserstein_distance
 from harness import best_time, row, write_rows
 
 from brainalign.core.backend import asarray
+from brainalign.core.config import config_context
 from brainalign.data.rdm import RDM
 from brainalign.metrics.similarity.cka import cka
 from brainalign.metrics.similarity.distribution import wasserstein_1d
@@ -108,8 +109,8 @@ def main() -> None:
     ids = [f"s{i}" for i in range(n_images)]
     model = pdist(rng.normal(size=(n_images, 5)), "correlation")
     ref_s, ref_map = best_time(lambda: plain_searchlight(volumes, model, radius), 1)
-    ours_s, ours_map = best_time(lambda: searchlight_rsa(volumes, ids, RDM(model, ids), radius=radius,
-                                                         backend=backend, device=args.device), repeat)
+    with config_context(backend=backend, device=args.device):
+        ours_s, ours_map = best_time(lambda: searchlight_rsa(volumes, ids, RDM(model, ids), radius=radius), repeat)
     rows.append(row(f"searchlight RSA {side}³ voxels r={radius} {n_images} stimuli ({where}, float32)", ours_s,
                     "pdist + spearmanr per centre", ref_s, f"max |diff| = {np.nanmax(np.abs(ours_map - ref_map)):.1e}"))
     write_rows(__file__, rows)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import numpy as np
 import pytest
 import torch
 
+from brainalign.core.config import config_context
 from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.core.labels import make_features, make_responses
 from brainalign.metrics.similarity.cka import cka, cka_metric, gram, hsic
@@ -123,7 +125,8 @@ def test_metric_aligns_averages_repetitions_and_is_registered():
     reps = signal[:, :, None] + 0.1 * rng.normal(size=(20, 4, 3))
     order = rng.permutation(20)
     responses = make_responses(reps[order], [ids[i] for i in order], dims=("stimulus", "neuroid", "repetition"))
-    score = METRICS["cka"](make_features(x, ids), responses, dtype="float64", unbiased=True)
+    with config_context(dtype="float64"):
+        score = METRICS["cka"](make_features(x, ids), responses, unbiased=True)
     assert score.value == pytest.approx(cka(x, reps.mean(-1), unbiased=True), rel=1e-12)
     assert cka_metric is METRICS["cka"]
 
@@ -132,7 +135,18 @@ def test_errors_name_the_bad_value():
     x = np.ones((3, 2))
     with pytest.raises(UnknownNameError, match="rbf"):
         gram(x, kernel="gaussian")
-    with pytest.raises(InvalidInputError, match="at least 4"):
-        cka(np.eye(3), np.eye(3), unbiased=True)
     with pytest.raises(InvalidInputError, match="same stimuli"):
         cka(np.eye(3), np.eye(4))
+
+
+@pytest.mark.parametrize("x, y, reason", [
+    (np.random.default_rng(5).normal(size=(3, 4)), np.random.default_rng(6).normal(size=(3, 2)), "at least 4 stimuli"),
+    (np.tile(np.arange(4.0), (10, 1)), np.random.default_rng(6).normal(size=(10, 2)), "same for every stimulus"),
+])
+@pytest.mark.parametrize("unbiased", [False, True])
+def test_undefined_cka_is_nan_with_one_warning(x, y, reason, unbiased):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        value = cka(x, y, unbiased=unbiased)
+    assert np.isnan(value)
+    assert len(caught) == 1 and reason in str(caught[0].message)

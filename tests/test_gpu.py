@@ -39,20 +39,25 @@ def test_pls_on_gpu_equals_numpy(data):
 
 
 def test_rdms_and_comparisons_on_gpu_equal_numpy(data):
+    from brainalign.core.config import config_context
     from brainalign.metrics.similarity.rdm_comparison import compare_rdms
     from brainalign.metrics.similarity.rdms import compute_rdm
 
     x, y = data
     ids = [f"s{i}" for i in range(len(x))]
-    for distance in ("correlation", "euclidean", "cosine"):
-        cpu = compute_rdm(x, ids, distance=distance, dtype="float64")
-        gpu = compute_rdm(x, ids, distance=distance, dtype="float64", backend="torch", device=CUDA)
-        np.testing.assert_allclose(gpu.condensed, cpu.condensed, rtol=1e-9, atol=1e-10)
-    a, b = compute_rdm(x, ids, dtype="float64"), compute_rdm(y, ids, dtype="float64")
-    for method in ("spearman", "pearson", "tau-a"):
-        cpu = compare_rdms(a, b, method, dtype="float64")
-        gpu = compare_rdms(a, b, method, dtype="float64", backend="torch", device=CUDA)
-        np.testing.assert_allclose(to_numpy(gpu), to_numpy(cpu), rtol=1e-9, atol=1e-10)
+    gpu_context = dict(dtype="float64", backend="torch", device=CUDA)
+    with config_context(dtype="float64"):
+        for distance in ("correlation", "euclidean", "cosine"):
+            cpu = compute_rdm(x, ids, distance=distance)
+            with config_context(**gpu_context):
+                gpu = compute_rdm(x, ids, distance=distance)
+            np.testing.assert_allclose(gpu.condensed, cpu.condensed, rtol=1e-9, atol=1e-10)
+        a, b = compute_rdm(x, ids), compute_rdm(y, ids)
+        for method in ("spearman", "pearson", "tau-a"):
+            cpu = compare_rdms(a, b, method)
+            with config_context(**gpu_context):
+                gpu = compare_rdms(a, b, method)
+            np.testing.assert_allclose(to_numpy(gpu), to_numpy(cpu), rtol=1e-9, atol=1e-10)
 
 
 def test_ridge_metric_on_gpu_equals_numpy(data):

@@ -6,6 +6,7 @@ import torch
 from rsatoolbox.rdm import compare
 from scipy import stats
 
+from brainalign.core.config import config_context
 from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.data.rdm import RDM
 from brainalign.metrics.similarity.rdm_comparison import compare_rdms, compare_vectors, rank_rows
@@ -21,9 +22,16 @@ RSA_NAMES = {"tau-a": "tau-a", "rho-a": "rho-a", "cosine": "cosine", "whitened-p
              "whitened-cosine": "cosine_cov", "spearman": "spearman", "pearson": "corr", "tau-b": "kendall"}
 
 
+@pytest.fixture(autouse=True)
+def _float64():
+    """References are float64; compute in float64 (the context's default is float32)."""
+    with config_context(dtype="float64"):
+        yield
+
+
 @pytest.mark.parametrize("method", list(RSA_NAMES))
 def test_matches_rsatoolbox_compare(method):
-    ours = compare_rdms(MODELS, BRAIN, method, dtype="float64")
+    ours = compare_rdms(MODELS, BRAIN, method)
     reference = compare(MODELS.to_rsatoolbox(), BRAIN.to_rsatoolbox(), RSA_NAMES[method])
     assert ours.shape == (5, 3)
     np.testing.assert_allclose(ours, reference, atol=1e-10)
@@ -32,7 +40,7 @@ def test_matches_rsatoolbox_compare(method):
 @pytest.mark.parametrize("method, scipy_fn", [("spearman", stats.spearmanr), ("pearson", stats.pearsonr),
                                                ("tau-b", stats.kendalltau)])
 def test_matches_scipy(method, scipy_fn):
-    ours = compare_rdms(MODELS, BRAIN, method, dtype="float64")
+    ours = compare_rdms(MODELS, BRAIN, method)
     expected = [[scipy_fn(m, b)[0] for b in BRAIN.condensed] for m in MODELS.condensed]
     np.testing.assert_allclose(ours, expected, atol=1e-10)
 
@@ -52,8 +60,9 @@ def test_rank_rows_matches_rankdata_and_torch():
 
 @pytest.mark.parametrize("method", list(RSA_NAMES))
 def test_torch_backend_agrees(method):
-    ours = compare_rdms(MODELS, BRAIN, method, backend="torch", dtype="float64")
-    np.testing.assert_allclose(ours, compare_rdms(MODELS, BRAIN, method, dtype="float64"), atol=1e-10)
+    with config_context(backend="torch"):
+        ours = compare_rdms(MODELS, BRAIN, method)
+    np.testing.assert_allclose(ours, compare_rdms(MODELS, BRAIN, method), atol=1e-10)
 
 
 def test_masked_spearman_equals_spearman_on_kept_entries():
@@ -75,8 +84,8 @@ def test_count_weights_equal_comparing_the_expanded_vectors(method, scipy_fn):
 def test_reorders_equal_stimulus_sets():
     order = list(reversed(IDS))
     shuffled = BRAIN.reorder(order)
-    np.testing.assert_allclose(compare_rdms(MODELS, shuffled, dtype="float64"),
-                               compare_rdms(MODELS, BRAIN, dtype="float64"), atol=1e-12)
+    np.testing.assert_allclose(compare_rdms(MODELS, shuffled),
+                               compare_rdms(MODELS, BRAIN), atol=1e-12)
 
 
 def test_bad_inputs():

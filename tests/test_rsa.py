@@ -1,5 +1,8 @@
 """The registered RSA metric against rsatoolbox (calc_rdm + compare + boot_noise_ceiling) on the same inputs."""
 
+import itertools
+import warnings as _warnings_module
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -8,11 +11,15 @@ from rsatoolbox.inference import boot_noise_ceiling
 from rsatoolbox.rdm import compare
 from scipy import stats
 
+from brainalign.core.config import config_context
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import make_features
 from brainalign.data.rdm import RDM
 from brainalign.metrics.registry import METRICS
+from brainalign.metrics.similarity.rdms import compute_rdm
 from brainalign.metrics.similarity.rsa import rsa, rsa_subject_averaged
+from brainalign.stats.bootstrap import bootstrap_rsa
+from brainalign.stats.permutation import permutation_test_rsa
 
 RNG = np.random.default_rng(3)
 N = 20
@@ -49,15 +56,16 @@ def test_sessions_are_averaged_within_subjects_and_order_is_aligned():
     sessions = RDM(np.repeat(subjects.condensed, 2, axis=0), IDS, descriptors=pd.DataFrame(
         {"subject": np.repeat(["a", "b", "c", "d"], 2), "session": [1, 2] * 4}))
     shuffled = sessions.reorder(list(reversed(IDS)))
-    expected = rsa(FEATURES, subjects, dtype="float64")
-    got = rsa(FEATURES, shuffled, dtype="float64")
+    with config_context(dtype="float64"):
+        expected, got = rsa(FEATURES, subjects), rsa(FEATURES, shuffled)
     np.testing.assert_allclose(got.per_split, expected.per_split, atol=1e-12)
     assert got.ceiling == pytest.approx(expected.ceiling)
 
 
 def test_single_target_has_no_ceiling():
     one = _subject_rdms(1)
-    score = rsa(FEATURES, RDM(one.condensed, IDS), comparison="pearson", dtype="float64")
+    with config_context(dtype="float64"):
+        score = rsa(FEATURES, RDM(one.condensed, IDS), comparison="pearson")
     model = rsatoolbox.rdm.calc_rdm(rsatoolbox.data.Dataset(FEATURES.values.astype(float)), method="correlation")
     assert np.isnan(score.ceiling)
     assert score.value == pytest.approx(compare(model, one.to_rsatoolbox(), "corr")[0, 0], abs=1e-10)
@@ -65,9 +73,10 @@ def test_single_target_has_no_ceiling():
 
 def test_subject_averaged_variants():
     subjects = _subject_rdms()
-    direct = rsa_subject_averaged(FEATURES, subjects, dtype="float64")
-    squared = rsa_subject_averaged(FEATURES, subjects, squared=True, dtype="float64")
-    r = rsa(FEATURES, subjects, dtype="float64").per_split
+    with config_context(dtype="float64"):
+        direct = rsa_subject_averaged(FEATURES, subjects)
+        squared = rsa_subject_averaged(FEATURES, subjects, squared=True)
+        r = rsa(FEATURES, subjects).per_split
     assert direct.value == pytest.approx(r.mean())
     assert squared.value == pytest.approx((r**2).mean())
     assert squared.extra["p_value"] == pytest.approx(stats.ttest_1samp(r**2, 0).pvalue)
@@ -83,21 +92,19 @@ def test_mismatched_stimuli_raise():
 
 
 def test_ceiling_normalises_only_when_subjects_agree():
-    import warnings as _warnings
-
     from brainalign.metrics.ceilings.noise_ceiling import rdm_noise_ceiling
-    from brainalign.metrics.similarity.rdms import compute_rdm
 
     rng = np.random.default_rng(3)
     ids = [f"s{i}" for i in range(30)]
     features = make_features(rng.normal(size=(30, 20)), ids)
-    truth = compute_rdm(features, distance="correlation", dtype="float64").condensed[0]
+    with config_context(dtype="float64"):
+        truth = compute_rdm(features, distance="correlation").condensed[0]
     subjects = pd.DataFrame({"subject": range(8)})
     agreeing = RDM(truth + rng.normal(0, truth.std(), (8, truth.size)), ids, descriptors=subjects)
     unrelated = RDM(rng.random((8, truth.size)), ids, descriptors=subjects)
 
-    with _warnings.catch_warnings():
-        _warnings.simplefilter("error")
+    with _warnings_module.catch_warnings():
+        _warnings_module.simplefilter("error")
         good = rsa(features, agreeing)
     lower, _ = rdm_noise_ceiling(agreeing, "spearman")
     assert good.extra["ceiling_reliable"] and good.value == pytest.approx(good.raw / lower)
@@ -105,3 +112,61 @@ def test_ceiling_normalises_only_when_subjects_agree():
     with pytest.warns(UserWarning, match="do not agree"):
         bad = rsa(features, unrelated)
     assert not bad.extra["ceiling_reliable"] and bad.value == bad.raw
+
+
+def _single_warning(call):
+    """The result of ``call()`` and the one warning it gave (asserting there was exactly one)."""
+    with _warnings_module.catch_warnings(record=True) as caught:
+        _warnings_module.simplefilter("always")
+        result = call()
+    assert len(caught) == 1, [str(w.message) for w in caught]
+    return result, str(caught[0].message)
+
+
+def test_constant_features_give_nan_and_one_warning():
+    subjects = _subject_rdms(4)
+    same_everywhere = make_features(np.tile(RNG.normal(size=(1, 30)), (N, 1)), IDS)
+    score, message = _single_warning(lambda: rsa(same_everywhere, subjects))
+    assert np.isnan(score.value) and np.isnan(score.raw) and "same for every stimulus" in message
+
+
+def test_constant_brain_rdm_gives_nan_and_one_warning():
+    flat = RDM(np.full((1, N * (N - 1) // 2), 0.7), IDS)
+    score, message = _single_warning(lambda: rsa(FEATURES, flat))
+    assert np.isnan(score.value) and "constant" in message
+    subjects = _subject_rdms(4)
+    with_flat = RDM(np.vstack([subjects.condensed[:3], flat.condensed]), IDS)
+    score, _ = _single_warning(lambda: rsa(FEATURES, with_flat))
+    assert np.isnan(score.value) and np.isnan(score.per_split[3])
+
+
+def test_fewer_than_four_stimuli_give_nan_and_one_warning():
+    few = make_features(RNG.normal(size=(3, 5)), IDS[:3])
+    target = RDM(RNG.random((2, 3)), IDS[:3], descriptors=pd.DataFrame({"subject": [1, 2]}))
+    score, message = _single_warning(lambda: rsa(few, target))
+    assert np.isnan(score.value) and "at least 4 stimuli; got 3" in message
+    averaged, _ = _single_warning(lambda: rsa_subject_averaged(few, target))
+    assert np.isnan(averaged.value)
+
+
+@pytest.mark.parametrize("distance, row", [("correlation", np.full(30, 2.5)), ("cosine", np.zeros(30))])
+def test_undefined_stimulus_distance_names_the_stimulus(distance, row):
+    values = FEATURES.values.copy()
+    values[7] = row
+    with pytest.raises(InvalidInputError, match=r"1 stimuli have .* \['img07'\]"):
+        rsa(make_features(values, IDS), _subject_rdms(3), distance=distance)
+
+
+def test_bootstrap_and_permutation_average_sessions_like_rsa():
+    """Sessions were treated as subjects by the bootstrap and the permutation test, but averaged by rsa."""
+    subjects = _subject_rdms(3)
+    sessions = RDM(np.repeat(subjects.condensed, 2, axis=0) + RNG.normal(0, 0.3, (6, subjects.condensed.shape[1])),
+                   IDS, descriptors=pd.DataFrame({"subject": np.repeat([1, 2, 3], 2)}))
+    with config_context(dtype="float64"):
+        score = rsa(FEATURES, sessions)
+        model = compute_rdm(FEATURES)
+    assert permutation_test_rsa(model, sessions, n_permutations=9).statistic == pytest.approx(score.raw, abs=1e-12)
+    samples = bootstrap_rsa(model, sessions, n_samples=20, resample="subjects", noise_ceiling=False).samples[:, 0]
+    means = compare(model.to_rsatoolbox(), sessions.subject_means().to_rsatoolbox(), "spearman")[0]
+    assert set(np.round(samples, 10)) <= {round(float(np.mean(means[list(draw)])), 10)
+                                          for draw in itertools.product(range(3), repeat=3)}

@@ -8,6 +8,7 @@ import pytest
 from scipy.spatial.distance import pdist
 from scipy.stats import spearmanr
 
+from brainalign.core.config import config_context
 from brainalign.core.errors import InvalidInputError
 from brainalign.data.rdm import RDM
 from brainalign.metrics.similarity.searchlight import searchlight_rsa, searchlight_rsa_nifti, sphere_members, sphere_offsets
@@ -53,7 +54,8 @@ def test_sphere_members_are_clipped_to_the_mask():
 
 def test_map_peaks_at_the_planted_sphere(planted):
     volumes, ids, model = planted
-    rsa_map = searchlight_rsa(volumes, ids, model, radius=2, dtype="float64")
+    with config_context(dtype="float64"):
+        rsa_map = searchlight_rsa(volumes, ids, model, radius=2)
     peak = np.array(np.unravel_index(np.nanargmax(rsa_map), SHAPE))
     assert np.linalg.norm(peak - CENTRE) <= 1.0
     assert rsa_map[tuple(CENTRE)] > 0.6
@@ -66,7 +68,8 @@ def test_values_equal_scipy_reference_with_a_clipping_mask(planted):
     volumes, ids, model = planted
     mask = np.zeros(SHAPE, bool)
     mask[1:8, 3:9, 2:8] = True
-    rsa_map = searchlight_rsa(volumes, ids, model, mask=mask, radius=2, dtype="float64", batch_elements=5000)
+    with config_context(dtype="float64", working_memory=1):  # 1 MiB: ~15 centres per batch
+        rsa_map = searchlight_rsa(volumes, ids, model, mask=mask, radius=2)
     assert np.isnan(rsa_map[~mask]).all() and not np.isnan(rsa_map[mask]).any()
     for centre in ([3, 6, 5], [1, 3, 2], [7, 8, 7], [4, 4, 4]):  # the planted centre, corners, interior
         expected = reference_value(volumes, mask, np.array(centre), 2, model)
@@ -78,9 +81,10 @@ def test_torch_backend_and_stimulus_order(planted):
     order = np.random.default_rng(1).permutation(len(ids))
     mask = np.zeros(SHAPE, bool)
     mask[2:6, 4:8, 3:7] = True
-    expected = searchlight_rsa(volumes, ids, model, mask=mask, radius=1.5, dtype="float64")
-    shuffled = searchlight_rsa(volumes[..., order], [ids[i] for i in order], model, mask=mask, radius=1.5,
-                               backend="torch", dtype="float64")
+    with config_context(dtype="float64"):
+        expected = searchlight_rsa(volumes, ids, model, mask=mask, radius=1.5)
+        with config_context(backend="torch"):
+            shuffled = searchlight_rsa(volumes[..., order], [ids[i] for i in order], model, mask=mask, radius=1.5)
     np.testing.assert_allclose(shuffled, expected, atol=1e-10)
 
 

@@ -8,6 +8,7 @@ import pytest
 from scipy.spatial.distance import pdist
 from scipy.stats import spearmanr
 
+from brainalign.core.config import config_context
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import NEUROID, STIMULUS, TIME, make_responses
 from brainalign.data.rdm import RDM
@@ -39,7 +40,8 @@ def model(latent):
 
 def test_time_course_rises_in_the_informative_window(latent, model):
     responses, inside = recording(latent, (100, 200), seed=1)
-    course = temporal_rsa(compute_rdm(responses, dtype="float64"), model, dtype="float64")
+    with config_context(dtype="float64"):
+        course = temporal_rsa(compute_rdm(responses), model)
     assert course.dims == (TIME,) and course[TIME].values.tolist() == TIMES.tolist()
     assert 100 <= int(course.idxmax()) < 200
     assert float(course[inside].mean()) > 0.5 and float(np.abs(course[~inside]).mean()) < 0.1
@@ -65,8 +67,9 @@ def test_one_time_course_per_subject(latent, model):
 def test_cross_temporal_matrix_is_high_only_between_the_two_windows(latent):
     a, inside_a = recording(latent, (0, 100), seed=4)
     b, inside_b = recording(latent, (150, 250), seed=5)
-    rdms_a, rdms_b = compute_rdm(a, dtype="float64"), compute_rdm(b, dtype="float64")
-    matrix = cross_temporal_rsa(rdms_a, rdms_b, dtype="float64")
+    with config_context(dtype="float64"):
+        rdms_a, rdms_b = compute_rdm(a), compute_rdm(b)
+        matrix = cross_temporal_rsa(rdms_a, rdms_b)
     assert matrix.dims == ("time_a", "time_b") and matrix.shape == (len(TIMES), len(TIMES))
     block = matrix.values[np.ix_(inside_a, inside_b)]
     rest = matrix.values[~np.outer(inside_a, inside_b)]

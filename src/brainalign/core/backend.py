@@ -46,7 +46,7 @@ def asarray(x: Any, backend: BackendName | None = None, device: str | None = Non
     if backend == "torch":
         import torch
 
-        tensor = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
+        tensor = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.require(np.asarray(x), requirements="W"))  # read-only (RDM) arrays are copied
         return tensor.to(device=device or config["device"] or "cpu", dtype=getattr(torch, dtype))
     raise InvalidInputError(f"backend {backend!r} is not supported; valid: {', '.join(BACKENDS)}")
 

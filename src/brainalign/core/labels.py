@@ -82,24 +82,45 @@ def make_responses(
 def _check_ids(stimulus_ids: Sequence[str], n: int, what: str) -> None:
     if len(stimulus_ids) != n:
         raise InvalidInputError(f"{what}: {len(stimulus_ids)} stimulus ids for {n} rows")
-    if len(set(map(str, stimulus_ids))) != n:
+    _check_unique([str(s) for s in stimulus_ids], what)
+
+
+def _check_unique(ids: list[str], what: str) -> None:
+    """Raise naming the repeated ids: rows with the same id cannot be paired with the other array's rows."""
+    if len(set(ids)) != len(ids):
         seen: set[str] = set()
-        dup = next(s for s in map(str, stimulus_ids) if s in seen or seen.add(s))
-        raise InvalidInputError(f"{what}: stimulus ids must be unique; {dup!r} appears more than once")
-
-
-def stimulus_ids(array: xr.DataArray) -> list[str]:
-    """The ``stimulus_id`` labels of a labelled array, with a clear error when it has none."""
-    if STIMULUS not in array.dims or STIMULUS_ID not in array.coords:
+        repeated = sorted({s for s in ids if s in seen or seen.add(s)})
         raise InvalidInputError(
-            f"expected a labelled array with dim '{STIMULUS}' and coord '{STIMULUS_ID}'; got dims {array.dims}"
+            f"{what}: stimulus ids must be unique; {len(repeated)} appear more than once (e.g. {repeated[:3]})"
         )
-    return [str(s) for s in array[STIMULUS_ID].values]
+
+
+def stimulus_ids(array: Any, what: str = "labelled array") -> list[str]:
+    """The ``stimulus_id`` labels of a labelled array (`Features` or `Responses`), checked: a non-empty
+    ``stimulus`` dim with unique ids. Anything else is an error that says how to make the expected layout.
+
+    >>> stimulus_ids(make_features(np.ones((2, 3)), ["a", "b"]))
+    ['a', 'b']
+    """
+    if not isinstance(array, xr.DataArray) or STIMULUS not in array.dims or STIMULUS_ID not in array.coords:
+        got = (f"dims {array.dims}" if isinstance(array, xr.DataArray)
+               else f"{type(array).__module__}.{type(array).__name__} of shape {getattr(array, 'shape', '?')}")
+        raise InvalidInputError(
+            f"{what}: expected a labelled xarray.DataArray with dim '{STIMULUS}' and coord '{STIMULUS_ID}' "
+            f"(Features: dims ('{STIMULUS}', '{UNIT}'); Responses: dims ('{STIMULUS}', '{NEUROID}'[, ...])); "
+            f"got {got}. Wrap arrays with make_features(X, ids) or make_responses(Y, ids)"
+        )
+    if array.sizes[STIMULUS] == 0:
+        raise InvalidInputError(f"{what}: no stimuli (dim '{STIMULUS}' is empty)")
+    ids = [str(s) for s in array[STIMULUS_ID].values]
+    _check_unique(ids, what)
+    return ids
 
 
 def align(source: xr.DataArray, target: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray]:
-    """Reorder ``source`` to the stimulus order of ``target``; both must hold the same stimulus ids."""
-    src_ids, tgt_ids = stimulus_ids(source), stimulus_ids(target)
+    """Reorder ``source`` to the stimulus order of ``target``; both must hold the same, unique stimulus ids
+    (different sets are an error naming counts and examples)."""
+    src_ids, tgt_ids = stimulus_ids(source, "source"), stimulus_ids(target, "target")
     if src_ids == tgt_ids:
         return source, target
     src_set, tgt_set = set(src_ids), set(tgt_ids)
@@ -131,6 +152,7 @@ def average_repetitions(array: xr.DataArray) -> xr.DataArray:
     >>> average_repetitions(r).dims
     ('stimulus', 'neuroid')
     """
+    stimulus_ids(array)  # a labelled layout, or an error that says how to make one
     if REPETITION in array.dims:
         array = array.mean(REPETITION, skipna=True, keep_attrs=True)
     if array.ndim != 2:

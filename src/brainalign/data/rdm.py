@@ -1,7 +1,10 @@
 """`RDM`: a stack of representational dissimilarity matrices over the same stimuli.
 
 Stored condensed (upper triangle, scipy ``squareform`` order) as ``(n_rdms, n_pairs)``; each RDM has a
-row of ``descriptors`` (subject, session, time, layer, ...).
+row of ``descriptors`` (subject, session, time, layer, ...). The values are a read-only copy of the input,
+so what is derived from them once (ranks) stays valid for the life of the object (:meth:`RDM.derived`).
+Like rsatoolbox's ``RDMs``: ``==`` compares values, distance, stimulus ids and descriptors, and
+:meth:`RDM.save` / :meth:`RDM.load` round-trip through an ``.npz`` file without pickle.
 
 >>> import numpy as np
 >>> rdm = RDM.from_square(np.array([[0, 1, 2], [1, 0, 3], [2, 3, 0.]]), ["a", "b", "c"], distance="euclidean")
@@ -9,44 +12,115 @@ row of ``descriptors`` (subject, session, time, layer, ...).
 (1, 3, [[1.0, 2.0, 3.0]])
 >>> rdm.reorder(["c", "b", "a"]).square()[0].tolist()
 [[0.0, 3.0, 2.0], [3.0, 0.0, 1.0], [2.0, 1.0, 0.0]]
+>>> rdm
+RDM(1 RDM × 3 stimuli, distance='euclidean', descriptors=[])
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import json
+import os
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.spatial.distance import squareform
 
 from brainalign.core.errors import InvalidInputError
+from brainalign.core.storage import atomic_path
+
+_FORMAT = "brainalign.RDM/1"
 
 
-@dataclass
 class RDM:
-    condensed: np.ndarray
-    stimulus_ids: list[str]
-    distance: str = "unknown"
-    descriptors: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Condensed RDMs ``(n_rdms, n_pairs)`` over ``stimulus_ids``, with their ``distance`` and one descriptor row each."""
 
-    def __post_init__(self) -> None:
-        self.condensed = np.atleast_2d(np.asarray(self.condensed))
-        self.stimulus_ids = [str(s) for s in self.stimulus_ids]
+    def __init__(self, condensed: Any, stimulus_ids: Sequence[str], distance: str = "unknown",
+                 descriptors: pd.DataFrame | None = None) -> None:
+        values = np.atleast_2d(np.array(condensed))  # a private copy: edits of the input cannot reach it
+        values.flags.writeable = False
+        self._condensed = values
+        self._derived: dict[Hashable, Any] = {}
+        self.stimulus_ids = [str(s) for s in stimulus_ids]
+        self.distance = distance
         n = len(self.stimulus_ids)
-        if self.condensed.shape[1] != n * (n - 1) // 2:
+        if values.ndim != 2 or values.shape[1] != n * (n - 1) // 2:
             raise InvalidInputError(
-                f"condensed RDMs have {self.condensed.shape[1]} entries; {n} stimuli need {n * (n - 1) // 2}"
+                f"condensed RDMs have shape {values.shape}; {n} stimuli need (n_rdms, {n * (n - 1) // 2})"
             )
         if len(set(self.stimulus_ids)) != n:
-            raise InvalidInputError("RDM stimulus ids must be unique")
-        if np.isnan(self.condensed).any():
-            raise InvalidInputError(f"RDMs contain {int(np.isnan(self.condensed).sum())} NaN dissimilarities")
-        if self.descriptors.empty:
-            self.descriptors = pd.DataFrame(index=range(self.n_rdms))
-        if len(self.descriptors) != self.n_rdms:
-            raise InvalidInputError(f"{len(self.descriptors)} descriptor rows for {self.n_rdms} RDMs")
-        self.descriptors = self.descriptors.reset_index(drop=True)
+            seen: set[str] = set()
+            duplicated = sorted({s for s in self.stimulus_ids if s in seen or seen.add(s)})
+            raise InvalidInputError(f"RDM stimulus ids must be unique; repeated: {duplicated[:5]}")
+        if np.isnan(values).any():
+            raise InvalidInputError(f"RDMs contain {int(np.isnan(values).sum())} NaN dissimilarities")
+        descriptors = pd.DataFrame() if descriptors is None else descriptors
+        if descriptors.empty and len(descriptors.columns) == 0:
+            descriptors = pd.DataFrame(index=range(self.n_rdms))
+        if len(descriptors) != self.n_rdms:
+            raise InvalidInputError(f"{len(descriptors)} descriptor rows for {self.n_rdms} RDMs")
+        self.descriptors = descriptors.reset_index(drop=True)
+
+    @property
+    def condensed(self) -> np.ndarray:
+        """The condensed RDMs ``(n_rdms, n_pairs)``, read-only (build a new `RDM` to change them)."""
+        return self._condensed
+
+    def derived(self, key: Hashable, compute: Callable[[np.ndarray], Any]) -> Any:
+        """``compute(self.condensed)``, computed once per ``key`` and kept on this object (values never change).
+
+        >>> rdm = RDM([[3.0, 1.0, 2.0]], ["a", "b", "c"])
+        >>> rdm.derived("ranks", lambda v: v.argsort().argsort() + 1).tolist()
+        [[3, 1, 2]]
+        """
+        if key not in self._derived:
+            self._derived[key] = compute(self._condensed)
+        return self._derived[key]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RDM):
+            return NotImplemented
+        return (self.stimulus_ids == other.stimulus_ids and self.distance == other.distance
+                and np.array_equal(self.condensed, other.condensed)
+                and self.descriptors.equals(other.descriptors))
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value, mutable descriptors
+
+    def __repr__(self) -> str:
+        plural = "" if self.n_rdms == 1 else "s"
+        return (f"RDM({self.n_rdms} RDM{plural} × {self.n_stimuli} stimuli, distance={self.distance!r}, "
+                f"descriptors={list(self.descriptors.columns)})")
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write to ``path`` (``.npz``: the values, plus stimulus ids, distance and descriptors as JSON), atomically.
+
+        >>> import tempfile, pathlib
+        >>> rdm = RDM([[1.0, 2.0, 3.0]], ["a", "b", "c"], "euclidean", pd.DataFrame({"subject": ["s1"]}))
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "rdm.npz"
+        >>> rdm.save(path)
+        >>> RDM.load(path) == rdm
+        True
+        """
+        columns = {name: [_plain(v) for v in column] for name, column in self.descriptors.items()}
+        meta = {"format": _FORMAT, "stimulus_ids": self.stimulus_ids, "distance": self.distance,
+                "descriptors": columns}
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as handle:
+                np.savez(handle, condensed=self.condensed, meta=np.array(json.dumps(meta)))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "RDM":
+        """Read an `RDM` written by :meth:`save` (no pickle is ever loaded)."""
+        with np.load(path, allow_pickle=False) as stored:
+            if "meta" not in stored or "condensed" not in stored:
+                raise InvalidInputError(f"{os.fspath(path)} is not an RDM file written by RDM.save")
+            meta = json.loads(str(stored["meta"]))
+            condensed = stored["condensed"]
+        if meta.get("format") != _FORMAT:
+            raise InvalidInputError(f"{os.fspath(path)} has format {meta.get('format')!r}; expected {_FORMAT!r}")
+        descriptors = pd.DataFrame(meta["descriptors"]) if meta["descriptors"] else None
+        return cls(condensed, meta["stimulus_ids"], meta["distance"], descriptors)
 
     @classmethod
     def from_square(
@@ -111,6 +185,16 @@ class RDM:
         stacked = np.stack([self.condensed[idx].mean(0) for idx in groups.values()])
         return RDM(stacked, self.stimulus_ids, self.distance, pd.DataFrame({by: list(groups)}))
 
+    def subject_means(self) -> "RDM":
+        """One RDM per subject (sessions averaged, descriptor ``subject``); the RDMs themselves without one.
+        RSA scores, bootstraps and permutation tests all average this way, so they describe the same number.
+
+        >>> rdm = RDM([[1.0, 2, 3], [3, 4, 5], [0, 0, 1]], list("abc"), descriptors=pd.DataFrame({"subject": [1, 1, 2]}))
+        >>> rdm.subject_means().condensed.tolist()
+        [[2.0, 3.0, 4.0], [0.0, 0.0, 1.0]]
+        """
+        return self.mean(by="subject") if "subject" in self.descriptors else self
+
     def to_rsatoolbox(self):
         """The same RDMs as an ``rsatoolbox.rdm.RDMs`` (descriptor columns become rdm_descriptors).
 
@@ -145,3 +229,12 @@ def condensed_index(rows: np.ndarray, cols: np.ndarray, n: int) -> np.ndarray:
     """
     i, j = np.minimum(rows, cols), np.maximum(rows, cols)
     return i * n - i * (i + 1) // 2 + (j - i - 1)
+
+
+def _plain(value: Any) -> Any:
+    """A descriptor value as JSON (numpy scalars become Python numbers); anything else is refused by name."""
+    value = value.item() if isinstance(value, np.generic) else value
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise InvalidInputError(f"descriptor value {value!r} of type {type(value).__name__} cannot be saved; "
+                            "use numbers or strings")

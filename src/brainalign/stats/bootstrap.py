@@ -20,7 +20,8 @@ from typing import Literal
 
 import numpy as np
 
-from brainalign.core.backend import BackendName, asarray, namespace, to_numpy
+from brainalign.core.backend import asarray, namespace, to_numpy
+from brainalign.core.config import compute_settings, rows_per_block
 from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.data.rdm import RDM
 from brainalign.metrics.ceilings.noise_ceiling import noise_ceiling_vectors
@@ -65,22 +66,13 @@ def bootstrap_mean_ci(values: np.ndarray, n_samples: int = 10_000, ci: float = 0
     return percentile_ci(values[index].mean(axis=1), ci)
 
 
-def bootstrap_rsa(
-    models: RDM,
-    data: RDM,
-    method: str = "spearman",
-    *,
-    n_samples: int = 1000,
-    resample: Literal["stimuli", "subjects", "both"] = "stimuli",
-    ci: float = 0.95,
-    noise_ceiling: bool = True,
-    seed: int | None = 0,
-    max_elements: int = 1 << 23,
-    backend: BackendName = "numpy",
-    device: str | None = None,
-    dtype: str = "float64",
-) -> BootstrapResult:
-    """Bootstrap the mean (over subject RDMs in ``data``) similarity of each model RDM in ``models``.
+def bootstrap_rsa(models: RDM, data: RDM, method: str = "spearman", *, n_samples: int = 1000,
+                  resample: Literal["stimuli", "subjects", "both"] = "stimuli", ci: float = 0.95,
+                  noise_ceiling: bool = True, seed: int | None = 0) -> BootstrapResult:
+    """Bootstrap the mean over subjects of the similarity of each model RDM in ``models`` with ``data``.
+
+    Sessions of a subject (descriptor ``subject``) are averaged first, as the ``rsa`` metric does, so the
+    interval belongs to the RSA score; ``resample="subjects"`` draws subjects. Computed in float64 on the compute context's backend and device, in batches that fit its ``working_memory``.
 
     >>> import numpy as np
     >>> from brainalign.data.rdm import RDM
@@ -96,9 +88,10 @@ def bootstrap_rsa(
         raise UnknownNameError("resampling", resample, RESAMPLE)
     if method not in MASKABLE_METHODS:
         raise UnknownNameError("bootstrap comparison method", method, MASKABLE_METHODS)
-    data = matched(models, data)
-    model_vectors = asarray(models.condensed, backend, device, dtype)
-    data_vectors = asarray(data.condensed, backend, device, dtype)
+    data = matched(models, data.subject_means())
+    settings = compute_settings()
+    model_vectors = asarray(models.condensed, settings.backend, settings.device, "float64")
+    data_vectors = asarray(data.condensed, settings.backend, settings.device, "float64")
     rng = np.random.default_rng(seed)
     n, n_subjects = models.n_stimuli, data.n_rdms
     subject_index = rng.integers(0, n_subjects, (n_samples, n_subjects)) if resample != "stimuli" else None
@@ -107,8 +100,13 @@ def bootstrap_rsa(
     ranked = method in RANK_METHODS and stimulus_index is not None
     compiled = ranked and isinstance(model_vectors, np.ndarray)  # one call of the compiled kernel does all samples
     fixed = (FixedOrder(model_vectors), FixedOrder(data_vectors)) if ranked and not compiled else None
-    elements = _RANKED_BATCH_ELEMENTS if ranked else max_elements  # ranked batches are sized to stay in cache
-    batch = n_samples if compiled else max(1, elements // ((models.n_rdms + n_subjects) * n_pairs))
+    entries = (models.n_rdms + n_subjects) * n_pairs  # per sample
+    if compiled:
+        batch = n_samples
+    elif ranked:  # sized to stay in cache
+        batch = max(1, _RANKED_BATCH_ELEMENTS // entries)
+    else:  # weights, centred and weighted copies: ~16 float64 temporaries per entry
+        batch = rows_per_block(128 * entries, n_samples)
     evaluations, ceilings = [], []
     for start in range(0, n_samples, batch):
         stop = min(start + batch, n_samples)

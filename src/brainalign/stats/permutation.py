@@ -20,7 +20,8 @@ from typing import Literal
 
 import numpy as np
 
-from brainalign.core.backend import BackendName, namespace, to_numpy
+from brainalign.core.backend import namespace, to_numpy
+from brainalign.core.config import compute_settings, rows_per_block
 from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.data.rdm import RDM, condensed_index
 from brainalign.metrics.similarity.rdm_comparison import RANK_METHODS, _check_method, _prepared, compare_vectors, matched
@@ -37,38 +38,30 @@ class PermutationResult:
     null: np.ndarray
 
 
-def permutation_test_rsa(
-    model: RDM,
-    data: RDM,
-    method: str = "spearman",
-    *,
-    n_permutations: int = 1000,
-    alternative: Literal["greater", "less", "two-sided"] = "greater",
-    seed: int | None = 0,
-    max_elements: int = 1 << 24,
-    backend: BackendName = "numpy",
-    device: str | None = None,
-    dtype: str = "float64",
-) -> PermutationResult:
-    """Test the mean similarity (over ``data``'s RDMs) of the single RDM ``model`` by relabelling its stimuli.
+def permutation_test_rsa(model: RDM, data: RDM, method: str = "spearman", *, n_permutations: int = 1000,
+                         alternative: Literal["greater", "less", "two-sided"] = "greater",
+                         seed: int | None = 0) -> PermutationResult:
+    """Test the mean similarity over subjects of the single RDM ``model`` with ``data`` by relabelling its stimuli.
 
-    ``p = (1 + #{null ≥ observed}) / (1 + n_permutations)`` (``≤`` for ``less``, absolute values for two-sided).
+    Sessions of a subject (descriptor ``subject``) are averaged first, as the ``rsa`` metric does, so the
+    statistic is the RSA score. ``p = (1 + #{null ≥ observed}) / (1 + n_permutations)`` (``≤`` for ``less``, absolute values for two-sided). Computed in float64 on the compute context's backend
+    and device, in batches that fit its ``working_memory``.
     """
     _check_method(method)
     if alternative not in ALTERNATIVES:
         raise UnknownNameError("alternative", alternative, ALTERNATIVES)
     if model.n_rdms != 1:
         raise InvalidInputError(f"the permuted RDM must be a single RDM; got {model.n_rdms} (select one)")
-    data = matched(model, data)
+    data = matched(model, data.subject_means())
     ranked = method in RANK_METHODS
-    a = _prepared(model.condensed, method, backend, device, dtype)
-    b = _prepared(data.condensed, method, backend, device, dtype)
+    settings = compute_settings()._replace(dtype="float64")
+    a, b = _prepared(model, method, settings), _prepared(data, method, settings)
     xp = namespace(a)
     observed = float(to_numpy(xp.mean(compare_vectors(a, b, method, ranked=ranked))))
     n = model.n_stimuli
     rows, cols = np.triu_indices(n, k=1)
     rng = np.random.default_rng(seed)
-    batch = max(1, max_elements // rows.size)
+    batch = rows_per_block(64 * rows.size, n_permutations)  # indices, gathered values, centred copies
     null = []
     for start in range(0, n_permutations, batch):
         size = min(batch, n_permutations - start)

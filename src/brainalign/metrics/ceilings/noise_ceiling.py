@@ -4,6 +4,8 @@ The upper bound is the mean similarity of each subject's RDM with the pooled RDM
 includes it), the lower bound the same with the pooled RDM of the other subjects (leave one subject out).
 Pooling follows the comparison: mean of ranks for rank methods, of z-scored RDMs for pearson, of
 RMS-normalised RDMs for cosine. All leave-one-out pools come from one total minus each subject.
+Bounds are computed in float64 (they are compared with scores to a few decimals) on the backend and device
+of the compute context (:func:`brainalign.core.config.config_context`).
 
 >>> import numpy as np
 >>> from brainalign.data.rdm import RDM
@@ -20,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from brainalign.core.backend import BackendName, asarray, namespace, to_numpy
+from brainalign.core.backend import asarray, namespace, to_numpy
+from brainalign.core.config import compute_settings
 from brainalign.core.errors import InvalidInputError
 from brainalign.data.rdm import RDM
 from brainalign.metrics.similarity.rdm_comparison import RANK_METHODS, compare_vectors, rank_rows, _check_method
@@ -31,9 +34,6 @@ def rdm_noise_ceiling(
     method: str = "spearman",
     *,
     by: str | None = None,
-    backend: BackendName = "numpy",
-    device: str | None = None,
-    dtype: str = "float64",
 ) -> tuple[float, float]:
     """``(lower, upper)`` noise-ceiling bounds of subject RDMs; ``by`` names a descriptor that groups RDMs
     (e.g. sessions of one subject are left out together), default: each RDM is its own subject.
@@ -44,7 +44,7 @@ def rdm_noise_ceiling(
     >>> [round(bound, 6) for bound in rdm_noise_ceiling(identical, "pearson")]
     [1.0, 1.0]
     """
-    lower, upper = rdm_noise_ceiling_per_subject(rdms, method, by=by, backend=backend, device=device, dtype=dtype)
+    lower, upper = rdm_noise_ceiling_per_subject(rdms, method, by=by)
     return float(lower.mean()), float(upper.mean())
 
 
@@ -53,9 +53,6 @@ def rdm_noise_ceiling_per_subject(
     method: str = "spearman",
     *,
     by: str | None = None,
-    backend: BackendName = "numpy",
-    device: str | None = None,
-    dtype: str = "float64",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each subject's similarity with the pool of the others (lower) and with the pool of all (upper).
 
@@ -74,7 +71,8 @@ def rdm_noise_ceiling_per_subject(
     labels, group_index = np.unique(groups, return_inverse=True)
     if len(labels) < 2:
         raise InvalidInputError(f"a noise ceiling needs RDMs of at least 2 subjects; got {len(labels)}")
-    vectors = asarray(rdms.condensed, backend, device, dtype)
+    settings = compute_settings()
+    vectors = asarray(rdms.condensed, settings.backend, settings.device, "float64")
     lower, upper = _bounds_per_group(vectors, method, group_index)
     return to_numpy(lower).astype(float), to_numpy(upper).astype(float)
 

@@ -19,6 +19,7 @@ import numpy as np
 import xarray as xr
 
 from brainalign.core.backend import BackendName, to_numpy
+from brainalign.core.config import config_context
 from brainalign.core.labels import STIMULUS, align, stimulus_ids
 from brainalign.core.score import Score
 from brainalign.mapping.cv import Splits, check_splits, kfold_splits
@@ -55,9 +56,9 @@ def versa(
     per_split = []
     for train, test in splits:
         predicted = to_numpy(factory().fit(X[train], Y[train]).predict(X[test]))
-        rdms = [compute_rdm(values, ids[test], distance, backend=backend, device=device, dtype=dtype)
-                for values in (predicted, Y[test])]
-        per_split.append(float(compare_rdms(*rdms, comparison, backend=backend, device=device, dtype=dtype)[0, 0]))
+        with config_context(backend=backend, device=device, dtype=dtype):
+            rdms = [compute_rdm(values, ids[test], distance) for values in (predicted, Y[test])]
+            per_split.append(float(compare_rdms(*rdms, comparison)[0, 0]))
     per_split = np.asarray(per_split)
     error = float(per_split.std(ddof=1) / np.sqrt(len(per_split))) if len(per_split) > 1 else float("nan")
     score = Score(value=float(per_split.mean()), error=error, per_split=per_split)

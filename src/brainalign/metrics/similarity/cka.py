@@ -11,6 +11,10 @@ number of units beyond one ``X @ X.T`` (which can be accumulated block by block 
 * ``unbiased=True``: the unbiased HSIC estimator of Song et al. (2012), which removes the positive bias
   that makes biased CKA large for independent high-dimensional data ("debiased CKA").
 
+CKA is undefined with fewer than ``MIN_STIMULI`` stimuli or for a representation that is the same for every
+stimulus (zero self-HSIC): NaN with one warning. The metric computes on the compute context's backend, device
+and dtype (:func:`brainalign.core.config.config_context`); torch inputs stay on their device.
+
 >>> import numpy as np
 >>> x = np.random.default_rng(0).normal(size=(50, 10))
 >>> round(cka(x, 3 * x + 1), 6), round(cka(x, x, kernel="rbf", unbiased=True), 6)
@@ -20,18 +24,21 @@ number of units beyond one ``X @ X.T`` (which can be accumulated block by block 
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import array_api_compat
 import xarray as xr
 
-from brainalign.core.backend import BackendName, asarray, namespace
+from brainalign.core.backend import asarray, namespace
+from brainalign.core.config import compute_settings
 from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.core.labels import align, average_repetitions, check_finite
 from brainalign.core.score import Score
 from brainalign.metrics.registry import register_metric
 
 KERNELS = ("linear", "rbf")
+MIN_STIMULI = 4
 
 
 def gram(x: Any, kernel: str = "linear", bandwidth_factor: float = 1.0) -> Any:
@@ -113,8 +120,14 @@ def cka_from_grams(k: Any, l: Any, unbiased: bool = False) -> float:
     """
     denominator = hsic(k, k, unbiased) * hsic(l, l, unbiased)
     if not float(denominator) > 0:
-        raise InvalidInputError("CKA is undefined: one representation has zero (or negative unbiased) self-HSIC")
+        return _undefined("one representation has zero (or negative unbiased) self-HSIC, e.g. the same features "
+                          "for every stimulus")
     return float(hsic(k, l, unbiased)) / math.sqrt(float(denominator))
+
+
+def _undefined(why: str) -> float:
+    warnings.warn(f"CKA is undefined: {why}; the score is NaN", RuntimeWarning, stacklevel=3)
+    return math.nan
 
 
 def cka(x: Any, y: Any, kernel: str = "linear", unbiased: bool = False, bandwidth_factor: float = 1.0) -> float:
@@ -128,6 +141,11 @@ def cka(x: Any, y: Any, kernel: str = "linear", unbiased: bool = False, bandwidt
     """
     if x.shape[0] != y.shape[0]:
         raise InvalidInputError(f"x and y must have the same stimuli (rows); got {x.shape[0]} and {y.shape[0]}")
+    if x.shape[0] < MIN_STIMULI:
+        return _undefined(f"it needs at least {MIN_STIMULI} stimuli; got {x.shape[0]}")
+    for name, values in (("x", x), ("y", y)):
+        if bool(namespace(values).all(values == values[:1])):
+            return _undefined(f"{name} is the same for every stimulus")
     return cka_from_grams(gram(x, kernel, bandwidth_factor), gram(y, kernel, bandwidth_factor), unbiased)
 
 
@@ -139,9 +157,6 @@ def cka_metric(
     kernel: str = "linear",
     unbiased: bool = False,
     bandwidth_factor: float = 1.0,
-    backend: BackendName = "numpy",
-    device: str | None = None,
-    dtype: str = "float32",
 ) -> Score:
     """CKA between `Features` and `Responses` (aligned by stimulus id, repetitions averaged).
 
@@ -155,8 +170,9 @@ def cka_metric(
     source, target = align(average_repetitions(source), average_repetitions(target))
     check_finite(source, "features")
     check_finite(target, "responses")
-    x = asarray(source, backend, device, dtype)
-    y = asarray(target, backend, device, dtype)
+    settings = compute_settings()
+    x = asarray(source, settings.backend, settings.device, settings.dtype)
+    y = asarray(target, settings.backend, settings.device, settings.dtype)
     value = cka(x, y, kernel=kernel, unbiased=unbiased, bandwidth_factor=bandwidth_factor)
     provenance = {"metric": "cka", **{k: source.attrs[k] for k in ("model", "layer") if k in source.attrs}}
     return Score(value=value, extra={"kernel": kernel, "unbiased": unbiased, "bandwidth_factor": bandwidth_factor},

@@ -2,8 +2,9 @@
 
 Everything is batched: ``compare_vectors(a, b)`` turns ``(..., k_a, n_pairs)`` and ``(..., k_b, n_pairs)``
 into ``(..., k_a, k_b)`` with one matrix product after centring / ranking, so 100 model RDMs against one
-brain RDM cost one product. Ranks of an RDM are computed once and cached (keyed on the identity of its
-condensed array) for repeated comparisons with the same RDM object. Kendall's tau counts discordant pairs by
+brain RDM cost one product. Ranks of an RDM are computed once and kept on the (read-only) `RDM` object
+for repeated comparisons with it. Backend, device and dtype come from the compute context
+(:func:`brainalign.core.config.config_context`). Kendall's tau counts discordant pairs by
 a vectorised merge sort (log₂ n_pairs batched sorts), never by looping over pairs of entries.
 
 Method names and their rsatoolbox equivalents: ``spearman``, ``pearson`` (``corr``), ``tau-a``, ``tau-b``
@@ -13,19 +14,20 @@ Method names and their rsatoolbox equivalents: ``spearman``, ``pearson`` (``corr
 >>> from brainalign.data.rdm import RDM
 >>> brain = RDM(np.array([[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]]), list("abcd"))
 >>> models = RDM(np.array([[1.0, 2.0, 3.0, 4.0, 6.0, 5.0], [6.0, 5.0, 4.0, 3.0, 2.0, 1.0]]), list("abcd"))
->>> np.round(compare_rdms(models, brain, "spearman", dtype="float64"), 3).tolist()
+>>> compare_rdms(models, brain, "spearman").astype(float).round(3).tolist()
 [[0.943], [-1.0]]
 """
 
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
+import warnings
 from typing import Any
 
 import numpy as np
 
-from brainalign.core.backend import BackendName, asarray, namespace, to_numpy
+from brainalign.core.backend import asarray, namespace, to_numpy
+from brainalign.core.config import ComputeSettings, compute_settings, rows_per_block
 from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.data.rdm import RDM
 from brainalign.metrics.similarity._ranks import cummax, rank_rows, ranks_in_sorted_order, rows_per_chunk, sort_rows, tie_bounds
@@ -33,53 +35,71 @@ from brainalign.metrics.similarity._ranks import cummax, rank_rows, ranks_in_sor
 METHODS = ("spearman", "pearson", "tau-a", "tau-b", "rho-a", "cosine", "whitened-pearson", "whitened-cosine")
 RANK_METHODS = ("spearman", "rho-a")
 MASKABLE_METHODS = ("spearman", "rho-a", "pearson", "cosine")
-_RANK_CACHE: OrderedDict[tuple, tuple[np.ndarray, Any]] = OrderedDict()
-_RANK_CACHE_SIZE = 16
 _GATHER_MAX_RDMS = 4  # up to this many RDMs on the smaller side, rank comparisons gather instead of scatter
 
 
-def compare_rdms(
-    a: RDM,
-    b: RDM,
-    method: str = "spearman",
-    *,
-    backend: BackendName = "numpy",
-    device: str | None = None,
-    dtype: str = "float32",
-) -> np.ndarray:
+def compare_rdms(a: RDM, b: RDM, method: str = "spearman") -> np.ndarray:
     """Similarity of every RDM in ``a`` with every RDM in ``b``: an ``(a.n_rdms, b.n_rdms)`` array.
 
     Both must index the same stimuli; when only the order differs ``b`` is reordered to ``a``'s order.
-    Stimulus sets that differ (or different sizes) raise :class:`InvalidInputError`.
+    Stimulus sets that differ (or different sizes) raise :class:`InvalidInputError`. A similarity with a
+    constant RDM (all zero for the cosine methods) is undefined: NaN, with one warning.
 
     >>> import numpy as np
     >>> from brainalign.data.rdm import RDM
     >>> x = RDM(np.array([[1.0, 2.0, 3.0]]), ["a", "b", "c"])
     >>> y = RDM(np.array([[3.0, 2.0, 1.0]]), ["c", "b", "a"])  # the same RDM in another order
-    >>> compare_rdms(x, y, "pearson", dtype="float64").round(6).tolist()
+    >>> compare_rdms(x, y, "pearson").round(6).tolist()
     [[1.0]]
     """
     _check_method(method)
     b = matched(a, b)
+    settings = compute_settings()
     if method in RANK_METHODS and min(a.n_rdms, b.n_rdms) <= _GATHER_MAX_RDMS:
         if a.n_rdms < b.n_rdms:
-            return to_numpy(_ranked_by_gather(b.condensed, a.condensed, method, backend, device, dtype)).T
-        return to_numpy(_ranked_by_gather(a.condensed, b.condensed, method, backend, device, dtype))
-    va = _prepared(a.condensed, method, backend, device, dtype)
-    vb = _prepared(b.condensed, method, backend, device, dtype)
-    return to_numpy(compare_vectors(va, vb, method, ranked=method in RANK_METHODS))
+            similarities = to_numpy(_ranked_by_gather(b.condensed, a, method, settings)).T
+        else:
+            similarities = to_numpy(_ranked_by_gather(a.condensed, b, method, settings))
+    else:
+        va, vb = _prepared(a, method, settings), _prepared(b, method, settings)
+        similarities = to_numpy(compare_vectors(va, vb, method, ranked=method in RANK_METHODS))
+    return _undefined_as_nan(similarities, a, b, method)
 
 
-def _ranked_by_gather(many: np.ndarray, few: np.ndarray, method: str, backend: BackendName, device: str | None,
-                      dtype: str) -> Any:
+def _undefined_as_nan(similarities: np.ndarray, a: RDM, b: RDM, method: str) -> np.ndarray:
+    """NaN where an RDM is constant (all zero, for the cosine methods), with one warning that names them."""
+    bad_a, bad_b = _degenerate(a.condensed, method), _degenerate(b.condensed, method)
+    if not (bad_a.any() or bad_b.any()):
+        return similarities
+    kind = "all zero" if method in ("cosine", "whitened-cosine") else "constant"
+    warnings.warn(
+        f"{int(bad_a.sum())} RDM(s) of the first argument (rows {np.flatnonzero(bad_a)[:5].tolist()}) and "
+        f"{int(bad_b.sum())} of the second (rows {np.flatnonzero(bad_b)[:5].tolist()}) are {kind}, so their "
+        f"{method} similarity is undefined: NaN (constant features give a constant RDM)",
+        RuntimeWarning, stacklevel=3,
+    )
+    similarities = np.array(similarities, dtype=float)
+    similarities[bad_a, :] = np.nan
+    similarities[:, bad_b] = np.nan
+    return similarities
+
+
+def _degenerate(condensed: np.ndarray, method: str) -> np.ndarray:
+    """Which RDMs (rows) make ``method`` undefined: constant ones, or all-zero ones for the cosine methods."""
+    if method in ("cosine", "whitened-cosine"):
+        return ~np.any(condensed != 0, axis=1)
+    return np.all(condensed == condensed[:, :1], axis=1)
+
+
+def _ranked_by_gather(many: np.ndarray, few: RDM, method: str, settings: ComputeSettings) -> Any:
     """Spearman / rho-a ``(k_many, k_few)`` without ranking ``many`` in place: each of its rows is only sorted,
-    and the centred ranks of ``few`` (cached) are gathered in that order: one pass per row instead of a scatter,
-    a centring and a product over all ``k_many`` rank vectors."""
+    and the centred ranks of ``few`` (kept on the RDM) are gathered in that order: one pass per row instead of a
+    scatter, a centring and a product over all ``k_many`` rank vectors."""
     n = many.shape[-1]
     centre = (n + 1) / 2
-    few_ranks = _prepared(few, method, backend, device, dtype) - centre
+    few_ranks = _prepared(few, method, settings) - centre
     xp = namespace(few_ranks)
-    x = asarray(many, backend, device, dtype)
+    x = asarray(many, settings.backend, settings.device, settings.dtype)
     step = rows_per_chunk(n)
     distinct = xp.arange(1, n + 1, dtype=few_ranks.dtype, device=getattr(few_ranks, "device", None)) - centre
     dots, norms = [], []
@@ -116,20 +136,13 @@ def _check_method(method: str) -> None:
         raise UnknownNameError("RDM comparison", method, METHODS)
 
 
-def _prepared(condensed: np.ndarray, method: str, backend: BackendName, device: str | None, dtype: str) -> Any:
-    """The condensed RDMs on the backend, rank-transformed for rank methods (cached per array object)."""
+def _prepared(rdm: RDM, method: str, settings: ComputeSettings) -> Any:
+    """The condensed RDMs on the backend, rank-transformed for rank methods (ranks kept on the RDM object,
+    whose values are read-only)."""
     if method not in RANK_METHODS:
-        return asarray(condensed, backend, device, dtype)
-    key = (id(condensed), condensed.shape, backend, str(device), dtype)
-    hit = _RANK_CACHE.get(key)
-    if hit is not None and hit[0] is condensed:
-        _RANK_CACHE.move_to_end(key)
-        return hit[1]
-    ranks = rank_rows(asarray(condensed, backend, device, "float64" if dtype == "float64" else "float32"))
-    _RANK_CACHE[key] = (condensed, ranks)
-    if len(_RANK_CACHE) > _RANK_CACHE_SIZE:
-        _RANK_CACHE.popitem(last=False)
-    return ranks
+        return asarray(rdm.condensed, settings.backend, settings.device, settings.dtype)
+    return rdm.derived(("ranks", settings.backend, settings.device, settings.dtype),
+                       lambda values: rank_rows(asarray(values, settings.backend, settings.device, settings.dtype)))
 
 
 def compare_vectors(a: Any, b: Any, method: str, *, weights: Any | None = None, ranked: bool = False) -> Any:
@@ -214,13 +227,13 @@ def _double_centred(v: Any) -> Any:
     return xp.reshape(g, (*v.shape[:-1], n * n))
 
 
-def _kendall_tau(a: Any, b: Any, variant: str, max_elements: int = 1 << 24) -> Any:
+def _kendall_tau(a: Any, b: Any, variant: str) -> Any:
     """Kendall's tau-a / tau-b of every row of ``a`` with every row of ``b`` (scipy's tie handling)."""
     xp = namespace(a, b)
     batch, k_a, k_b, n = a.shape[:-2], a.shape[-2], b.shape[-2], a.shape[-1]
     x = xp.reshape(xp.broadcast_to(a[..., :, None, :], (*batch, k_a, k_b, n)), (-1, n))
     y = xp.reshape(xp.broadcast_to(b[..., None, :, :], (*batch, k_a, k_b, n)), (-1, n))
-    rows = max(1, max_elements // max(n, 1))
+    rows = rows_per_block(64 * n, x.shape[0])  # sorts, merges and masks: ~8 eight-byte temporaries per entry
     taus = xp.concat([_tau_rows(x[i:i + rows], y[i:i + rows], variant) for i in range(0, x.shape[0], rows)])
     return xp.reshape(taus, (*batch, k_a, k_b))
 

@@ -7,8 +7,8 @@ points, so a time-resolved RDM movie costs one batched product per block.
 
 >>> import numpy as np
 >>> x = np.array([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0], [1.0, 2.0, 4.0]])
->>> rdm = compute_rdm(x, ["a", "b", "c"], distance="correlation", dtype="float64")
->>> np.round(rdm.condensed, 3).tolist()
+>>> rdm = compute_rdm(x, ["a", "b", "c"], distance="correlation")
+>>> rdm.condensed.astype(float).round(3).tolist()  # float32 by default (config_context(dtype=...))
 [[2.0, 0.018, 1.982]]
 """
 
@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from brainalign.core.backend import BackendName, asarray, namespace, to_numpy
+from brainalign.core.backend import asarray, namespace, to_numpy
+from brainalign.core.config import ComputeSettings, compute_settings, rows_per_block
 from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.core.labels import NEUROID, REPETITION, STIMULUS, TIME, UNIT, check_finite
 from brainalign.core.labels import stimulus_ids as labelled_stimulus_ids
@@ -38,10 +39,6 @@ def compute_rdm(
     *,
     precision: np.ndarray | str = "identity",
     time: Sequence[Any] | None = None,
-    block_size: int = 2048,
-    backend: BackendName = "numpy",
-    device: str | None = None,
-    dtype: str = "float32",
 ) -> RDM:
     """The RDM(s) of ``features``: labelled `Features` / `Responses`, or an array with ``stimulus_ids``.
 
@@ -54,14 +51,20 @@ def compute_rdm(
     (squared, per channel: ``(x-y)ᵀ P (x-y) / p``) and ``crossnobis`` (the same, cross-validated by
     leave-one-run-out), or a callable ``f(u, v) -> float`` given to ``pdist``. ``precision`` is a
     ``(p, p)`` matrix, ``"identity"``, or ``"shrinkage"`` (Ledoit–Wolf towards a scaled identity,
-    estimated from the residuals around the run means; needs runs).
+    estimated from the residuals around the run means; needs runs). Backend, device, dtype and the block size
+    (``working_memory``) come from the compute context; torch inputs stay on their device.
+
+    ``correlation`` / ``cosine`` are undefined for a stimulus whose features are constant / all zero: an error
+    names those stimuli.
 
     >>> import numpy as np
-    >>> rdm = compute_rdm(np.eye(3), ["a", "b", "c"], distance="euclidean", dtype="float64")
-    >>> np.round(rdm.condensed, 4).tolist(), rdm.distance
+    >>> rdm = compute_rdm(np.eye(3), ["a", "b", "c"], distance="euclidean")
+    >>> rdm.condensed.astype(float).round(4).tolist(), rdm.distance
     ([[1.4142, 1.4142, 1.4142]], 'euclidean')
     """
     values, ids, time = _as_array(features, stimulus_ids, time, distance)
+    if distance in ("correlation", "cosine"):
+        _check_defined(values, distance, ids)
     name = getattr(distance, "__name__", "callable") if callable(distance) else distance
     if callable(distance):
         from scipy.spatial.distance import pdist
@@ -70,14 +73,18 @@ def compute_rdm(
     else:
         if distance not in DISTANCES:
             raise UnknownNameError("distance", str(distance), DISTANCES)
-        x = asarray(values, backend, device, dtype)
+        settings = compute_settings(values)
+        x = asarray(values, settings.backend, settings.device, settings.dtype)
         crossvalidated = distance == "crossnobis"
         if crossvalidated and x.ndim < 3:
             raise InvalidInputError(
                 f"crossnobis needs repeated measurements (stimulus, channel, run[, time]); got shape {tuple(x.shape)}"
             )
         batch = _time_first(x, runs=crossvalidated)
-        prec = _precision(precision, batch, distance, backend, device, dtype)
+        prec = _precision(precision, batch, distance, settings)
+        # a block of rows holds a few (batch, rows, n) products and distances ((batch, rows, n, p) for manhattan)
+        per_entry = batch.shape[2] if distance == "manhattan" else 4
+        block_size = rows_per_block(per_entry * batch.shape[0] * batch.shape[1] * x.dtype.itemsize, batch.shape[1])
         condensed = to_numpy(_condensed_distances(batch, distance, prec, block_size))
     descriptors = pd.DataFrame({"time": list(time)}) if time is not None else pd.DataFrame()
     return RDM(condensed, ids, name, descriptors)
@@ -145,7 +152,7 @@ def shrinkage_precision(residuals: Any, dof: int | None = None) -> Any:
     return xp.linalg.inv(shrunk)
 
 
-def _precision(precision: Any, batch: Any, distance: str, backend, device, dtype) -> Any | None:
+def _precision(precision: Any, batch: Any, distance: str, settings: ComputeSettings) -> Any | None:
     if distance not in ("mahalanobis", "crossnobis"):
         return None
     p = batch.shape[2]
@@ -161,7 +168,7 @@ def _precision(precision: Any, batch: Any, distance: str, backend, device, dtype
         n_stim, n_runs = batch.shape[1], batch.shape[3]
         flat = xp.reshape(xp.permute_dims(residuals[0], (0, 2, 1)), (n_stim * n_runs, p))
         return shrinkage_precision(flat, dof=n_stim * (n_runs - 1))
-    prec = asarray(precision, backend, device, dtype)
+    prec = asarray(precision, settings.backend, settings.device, settings.dtype)
     if tuple(prec.shape) != (p, p):
         raise InvalidInputError(f"precision must have shape ({p}, {p}) for {p} channels; got {tuple(prec.shape)}")
     return prec
@@ -188,6 +195,22 @@ def _condensed_distances(x: Any, distance: str, prec: Any | None, block_size: in
             square = _gram_to_distance(gram, self_sim, i0, i1, distance, p, xp)
         blocks.extend(square[:, row, row + 1:] for row in range(i1 - i0))  # each row's entries right of the diagonal
     return xp.concat(blocks, axis=1)
+
+
+def _check_defined(values: Any, distance: str, ids: Sequence[str]) -> None:
+    """Raise naming the stimuli whose features are constant (correlation) or all zero (cosine): 0 / 0 distances."""
+    values = to_numpy(values)
+    if distance == "correlation":
+        bad = np.all(values == values[:, :1], axis=1)
+    else:
+        bad = ~np.any(values != 0, axis=1)
+    bad = np.flatnonzero(bad.reshape(len(ids), -1).any(axis=1))
+    if bad.size:
+        what = "constant features (zero variance)" if distance == "correlation" else "all-zero features"
+        raise InvalidInputError(
+            f"{bad.size} stimuli have {what}, so their {distance} distance is undefined: "
+            f"{[ids[i] for i in bad[:5]]}; drop them or use distance='euclidean'"
+        )
 
 
 def _gram_block(left: Any, right: Any, i0: int, i1: int, xp: Any) -> Any:

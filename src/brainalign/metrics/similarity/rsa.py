@@ -11,6 +11,10 @@ must be significantly above 0 (one-sided t-test, p < ``CEILING_ALPHA``). Otherwi
 near 0 would inflate the score without limit, so ``value = raw`` with a warning and
 ``extra["ceiling_reliable"] = False``.
 
+Undefined scores are NaN with one warning, never a plausible number: fewer than ``MIN_STIMULI`` stimuli,
+features that are the same for every stimulus (a constant model RDM), or a constant brain RDM.
+Backend, device and dtype come from the compute context (:func:`brainalign.core.config.config_context`).
+
 >>> import numpy as np
 >>> from brainalign.core.labels import make_features
 >>> ids = [f"s{i}" for i in range(8)]
@@ -29,7 +33,7 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
-from brainalign.core.backend import BackendName
+from brainalign.core.labels import stimulus_ids
 from brainalign.core.score import Score
 from brainalign.data.rdm import RDM
 from brainalign.metrics.ceilings.noise_ceiling import rdm_noise_ceiling, rdm_noise_ceiling_per_subject
@@ -37,8 +41,8 @@ from brainalign.metrics.similarity.rdm_comparison import compare_rdms, matched
 from brainalign.metrics.similarity.rdms import compute_rdm
 from brainalign.metrics.registry import register_metric
 
-SUBJECT = "subject"
 CEILING_ALPHA = 0.05
+MIN_STIMULI = 4
 
 
 @register_metric("rsa")
@@ -48,17 +52,13 @@ def rsa(
     *,
     distance: str = "correlation",
     comparison: str = "spearman",
-    backend: BackendName = "numpy",
-    device: str | None = None,
-    dtype: str = "float32",
 ) -> Score:
     """RSA score of `Features` ``source`` against brain RDM(s) ``target`` (see the module docstring)."""
-    model_rdm, subjects, per_subject = _per_subject_similarity(
-        source, target, distance, comparison, backend, device, dtype)
-    raw = float(per_subject.mean())
+    subjects, per_subject = _per_subject_similarity(source, target, distance, comparison)
     provenance = {"metric": "rsa", "distance": distance, "comparison": comparison,
                   **{k: source.attrs[k] for k in ("model", "layer") if k in source.attrs}}
-    if subjects.n_rdms < 2:
+    raw = float(per_subject.mean())
+    if subjects.n_rdms < 2 or math.isnan(raw):
         return Score(value=raw, raw=raw, per_split=per_subject, provenance=provenance)
     lower_per_subject, upper_per_subject = rdm_noise_ceiling_per_subject(subjects, comparison)
     lower, upper = float(lower_per_subject.mean()), float(upper_per_subject.mean())
@@ -86,9 +86,6 @@ def rsa_subject_averaged(
     squared: bool = False,
     distance: str = "correlation",
     comparison: str = "spearman",
-    backend: BackendName = "numpy",
-    device: str | None = None,
-    dtype: str = "float32",
 ) -> Score:
     """Net2Brain-style subject-averaged RSA: mean over subjects of r (or of r² with ``squared=True``),
     SEM across subjects, a one-sample t-test against 0 (``extra["p_value"]``), and the percentage of the lower
@@ -105,25 +102,43 @@ def rsa_subject_averaged(
     >>> bool(0 < score.raw <= 1), sorted(score.extra)
     (True, ['ceiling_upper', 'p_value', 'percent_of_ceiling'])
     """
-    _, subjects, per_subject = _per_subject_similarity(source, target, distance, comparison, backend, device, dtype)
+    subjects, per_subject = _per_subject_similarity(source, target, distance, comparison)
     values = per_subject**2 if squared else per_subject
     raw = float(values.mean())
-    lower, upper = rdm_noise_ceiling(subjects, comparison) if subjects.n_rdms > 1 else (math.nan, math.nan)
+    defined = subjects.n_rdms > 1 and not math.isnan(raw)
+    lower, upper = rdm_noise_ceiling(subjects, comparison) if defined else (math.nan, math.nan)
     if squared:
         lower, upper = lower**2, upper**2
-    p_value = float(stats.ttest_1samp(values, 0.0).pvalue) if len(values) > 1 else math.nan
+    p_value = float(stats.ttest_1samp(values, 0.0).pvalue) if defined else math.nan
     return Score(
-        value=raw, raw=raw, ceiling=lower, error=float(stats.sem(values)) if len(values) > 1 else math.nan,
+        value=raw, raw=raw, ceiling=lower, error=float(stats.sem(values)) if defined else math.nan,
         per_split=values,
         extra={"percent_of_ceiling": 100 * raw / lower, "ceiling_upper": upper, "p_value": p_value},
         provenance={"metric": "rsa-subject-averaged" + ("-squared" if squared else ""), "comparison": comparison},
     )
 
 
-def _per_subject_similarity(source, target, distance, comparison, backend, device, dtype):
-    """The model RDM, the target averaged within subjects and reordered to the features, and r per subject."""
-    model_rdm = compute_rdm(source, distance=distance, backend=backend, device=device, dtype=dtype)
-    subjects = target.mean(by=SUBJECT) if SUBJECT in target.descriptors else target
+def _per_subject_similarity(source: xr.DataArray, target: RDM, distance: str,
+                            comparison: str) -> tuple[RDM, np.ndarray]:
+    """The target averaged within subjects and reordered to the features, and r per subject (NaN, with one
+    warning, when RSA is undefined for these inputs)."""
+    ids = stimulus_ids(source, "RSA features")
+    subjects = target.subject_means()
+    undefined = _why_undefined(source, len(ids))
+    if undefined:
+        warnings.warn(f"RSA is undefined: {undefined}; the score is NaN", RuntimeWarning, stacklevel=3)
+        return subjects, np.full(subjects.n_rdms, math.nan)
+    model_rdm = compute_rdm(source, distance=distance)
     subjects = matched(model_rdm, subjects)
-    per_subject = compare_rdms(model_rdm, subjects, comparison, backend=backend, device=device, dtype=dtype)[0]
-    return model_rdm, subjects, np.asarray(per_subject, dtype=float)
+    per_subject = compare_rdms(model_rdm, subjects, comparison)[0]
+    return subjects, np.asarray(per_subject, dtype=float)
+
+
+def _why_undefined(source: xr.DataArray, n_stimuli: int) -> str | None:
+    """Why the model RDM of ``source`` cannot be compared (too few stimuli, identical features), or None."""
+    if n_stimuli < MIN_STIMULI:
+        return f"it needs at least {MIN_STIMULI} stimuli; got {n_stimuli}"
+    values = np.asarray(source.values)
+    if np.all(values == values[:1]):
+        return "the features are the same for every stimulus, so the model RDM is constant"
+    return None

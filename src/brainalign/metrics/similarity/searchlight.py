@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from brainalign.core.backend import BackendName
+from brainalign.core.config import rows_per_block
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.storage import atomic_path
 from brainalign.data.rdm import RDM
@@ -75,21 +75,17 @@ def searchlight_rsa(
     radius: float = 3.0,
     distance: str = "correlation",
     method: str = "spearman",
-    batch_elements: int = 1 << 24,
-    backend: BackendName = "numpy",
-    device: str | None = None,
-    dtype: str = "float32",
 ) -> np.ndarray:
     """A 3-D map of the similarity between each searchlight's RDM and ``model_rdm``.
 
     ``volumes`` is ``(x, y, z, stimulus)`` in the order of ``stimulus_ids``; ``mask`` defaults to the
-    voxels whose response varies across stimuli. ``batch_elements`` bounds the size of one batch
-    (centres × stimulus pairs) and so the memory used.
+    voxels whose response varies across stimuli. Centres are batched to fit the compute context's
+    ``working_memory``; backend, device and dtype come from it too.
 
     >>> rng = np.random.default_rng(0)
     >>> volumes, ids = rng.normal(size=(3, 3, 3, 6)), list("abcdef")
-    >>> model = compute_rdm(volumes.reshape(-1, 6).T, ids, dtype="float64")
-    >>> rsa_map = searchlight_rsa(volumes, ids, model, radius=5, method="pearson", dtype="float64")
+    >>> model = compute_rdm(volumes.reshape(-1, 6).T, ids)
+    >>> rsa_map = searchlight_rsa(volumes, ids, model, radius=5, method="pearson")
     >>> float(rsa_map[1, 1, 1].round(6))  # a sphere of radius 5 covers the whole 3×3×3 volume
     1.0
     """
@@ -116,14 +112,12 @@ def searchlight_rsa(
         # in-mask members first (stable sort keeps the sphere order), then drop the -1 padding
         inside = np.take_along_axis(members[centres], np.argsort(members[centres] < 0, axis=1, kind="stable"), 1)
         inside = inside[:, :size]
-        per_batch = max(1, batch_elements // (n_pairs + len(stimulus_ids) * int(size)))
+        per_batch = rows_per_block(8 * 8 * (n_pairs + len(stimulus_ids) * int(size)), len(centres))
         for start in range(0, len(centres), per_batch):
             batch = inside[start:start + per_batch]
             local = patterns[:, batch].transpose(0, 2, 1)  # (stimulus, voxel, centre): centres as the batch axis
-            rdms = compute_rdm(local, stimulus_ids, distance, time=range(len(batch)),
-                               backend=backend, device=device, dtype=dtype)
-            values[centres[start:start + per_batch]] = compare_rdms(
-                rdms, model, method, backend=backend, device=device, dtype=dtype)[:, 0]
+            rdms = compute_rdm(local, stimulus_ids, distance, time=range(len(batch)))
+            values[centres[start:start + per_batch]] = compare_rdms(rdms, model, method)[:, 0]
     result = np.full(mask.shape, np.nan)
     result[mask] = values
     return result

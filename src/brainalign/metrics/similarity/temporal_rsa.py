@@ -5,6 +5,8 @@ Time-resolved brain RDMs (one per time point, descriptor ``time``) come from
 
 * :func:`temporal_rsa`: a static model RDM against every time point → a time course (one per subject, or
   per any other descriptor, when the stack carries them).
+
+Backend, device and dtype come from the compute context (:func:`brainalign.core.config.config_context`).
 * :func:`cross_temporal_rsa`: every time point of one stack against every time point of another
   (e.g. two sessions, two subjects, or EEG vs. MEG) → a time × time matrix.
 
@@ -13,7 +15,7 @@ Time-resolved brain RDMs (one per time point, descriptor ``time``) come from
 >>> ids = list("abcd")
 >>> model = RDM(np.array([1.0, 2, 3, 4, 5, 6]), ids)
 >>> brain = RDM(np.array([[6.0, 5, 4, 3, 2, 1], [1, 2, 3, 4, 5, 6]]), ids, descriptors=pd.DataFrame({"time": [0, 10]}))
->>> temporal_rsa(brain, model, dtype="float64").round(6).values.tolist()
+>>> temporal_rsa(brain, model).round(6).values.tolist()
 [-1.0, 1.0]
 """
 
@@ -22,22 +24,13 @@ from __future__ import annotations
 import pandas as pd
 import xarray as xr
 
-from brainalign.core.backend import BackendName
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import TIME
 from brainalign.data.rdm import RDM
 from brainalign.metrics.similarity.rdm_comparison import compare_rdms
 
 
-def temporal_rsa(
-    brain_rdms: RDM,
-    model_rdm: RDM,
-    method: str = "spearman",
-    *,
-    backend: BackendName = "numpy",
-    device: str | None = None,
-    dtype: str = "float32",
-) -> xr.DataArray:
+def temporal_rsa(brain_rdms: RDM, model_rdm: RDM, method: str = "spearman") -> xr.DataArray:
     """The similarity of ``model_rdm`` with each brain RDM, labelled by the brain descriptors (``time`` required).
 
     With descriptors ``time`` only, the result has dim ``time``; with ``subject`` and ``time``, dims
@@ -46,7 +39,7 @@ def temporal_rsa(
     _check_time(brain_rdms, "brain_rdms")
     if model_rdm.n_rdms != 1:
         raise InvalidInputError(f"temporal RSA compares with one model RDM; got {model_rdm.n_rdms}")
-    values = compare_rdms(brain_rdms, model_rdm, method, backend=backend, device=device, dtype=dtype)[:, 0]
+    values = compare_rdms(brain_rdms, model_rdm, method)[:, 0]
     index = pd.MultiIndex.from_frame(brain_rdms.descriptors)
     if index.has_duplicates:
         raise InvalidInputError("brain RDM descriptors must identify each RDM (e.g. one per subject and time)")
@@ -54,15 +47,7 @@ def temporal_rsa(
     return xr.DataArray.from_series(series).rename(method)
 
 
-def cross_temporal_rsa(
-    a: RDM,
-    b: RDM,
-    method: str = "spearman",
-    *,
-    backend: BackendName = "numpy",
-    device: str | None = None,
-    dtype: str = "float32",
-) -> xr.DataArray:
+def cross_temporal_rsa(a: RDM, b: RDM, method: str = "spearman") -> xr.DataArray:
     """Similarity of every time point of ``a`` with every time point of ``b``: dims ``time_a × time_b``.
 
     Both stacks hold one RDM per time point (descriptor ``time``) over the same stimuli.
@@ -70,7 +55,7 @@ def cross_temporal_rsa(
     >>> import numpy as np
     >>> ids = list("abcd")
     >>> a = RDM(np.array([[1.0, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1]]), ids, descriptors=pd.DataFrame({"time": [0, 1]}))
-    >>> cross_temporal_rsa(a, a, "pearson", dtype="float64").round(6).values.tolist()
+    >>> cross_temporal_rsa(a, a, "pearson").round(6).values.tolist()
     [[1.0, -1.0], [-1.0, 1.0]]
     """
     for name, stack in (("a", a), ("b", b)):
@@ -80,7 +65,7 @@ def cross_temporal_rsa(
                 f"{name} must hold one RDM per time point (descriptor 'time' only); got descriptors "
                 f"{list(stack.descriptors.columns)} (select one subject or average them with .mean(by='time'))"
             )
-    values = compare_rdms(a, b, method, backend=backend, device=device, dtype=dtype)
+    values = compare_rdms(a, b, method)
     return xr.DataArray(values, dims=("time_a", "time_b"), name=method,
                         coords={"time_a": a.descriptors[TIME].to_numpy(), "time_b": b.descriptors[TIME].to_numpy()})
 

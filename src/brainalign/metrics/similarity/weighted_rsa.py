@@ -22,6 +22,7 @@ import numpy as np
 from scipy.optimize import nnls
 
 from brainalign.core.backend import BackendName
+from brainalign.core.config import config_context
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.score import Score
 from brainalign.data.rdm import RDM
@@ -83,8 +84,8 @@ def weighted_rsa(
         w, intercept = fit_rdm_weights(_pairs_within(models, train), _pairs_within(brain, train)[0])
         predicted = RDM(w @ _pairs_within(models, test) + intercept, ids[test].tolist(), "weighted")
         observed = RDM(_pairs_within(brain, test), ids[test].tolist(), brain_rdm.distance)
-        scores.append(float(compare_rdms(predicted, observed, method, backend=backend, device=device,
-                                         dtype=dtype)[0, 0]))
+        with config_context(backend=backend, device=device, dtype=dtype):
+            scores.append(float(compare_rdms(predicted, observed, method)[0, 0]))
         weights.append(w)
     scores_array = np.asarray(scores)
     return Score(
