@@ -143,3 +143,15 @@ def test_callables_capturing_objects_without_content_hash_need_a_version(photos)
     register_user_model("scaled_means", scaled_means, version="2024-01")
     features = Extractor("scaled_means", cache=False, progress=False).extract(photos)["output"].values
     np.testing.assert_allclose(features, 2.0 * _channel_means(photos), rtol=1e-5)
+
+
+def test_a_loaded_model_changed_in_place_is_not_served_from_the_cache(photos, tmp_path):
+    cache = FeatureCache(tmp_path)
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 3), torch.nn.AdaptiveAvgPool2d(1))
+    loaded = load_model(net, preprocessing=PREPROCESSING, layers=["1"])
+    first = Extractor(loaded, cache=cache, progress=False).extract(photos)["1"].values
+    with torch.no_grad():
+        net[0].bias += 1.0  # e.g. trained further after loading
+    second = Extractor(loaded, cache=cache, progress=False).extract(photos)["1"].values
+    np.testing.assert_allclose(second, first + 1.0, rtol=1e-5, atol=1e-5)

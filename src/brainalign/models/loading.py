@@ -115,7 +115,7 @@ def _spec_card(spec: str | os.PathLike, identifier: str | None, options: dict[st
         name = f"{Path(match['file']).stem}:{match['factory']}"
     elif Path(text).suffix in (*ONNX_SUFFIXES, *TORCHSCRIPT_SUFFIXES):
         model, name = text, Path(text).stem
-    elif re.search(r"[/\\:]|\.\w+$", text):
+    elif re.search(r"[/\\:]", text) or Path(text).exists():  # a path, not a misspelt identifier
         raise InvalidInputError(
             f"model spec {text!r} is not valid; give a catalog identifier, a registered user model, "
             f"'path/to/file.py:factory', an ONNX file ({', '.join(ONNX_SUFFIXES)}) or a TorchScript archive "

@@ -134,8 +134,8 @@ class _Fingerprint:
             return ["tensor", str(value.dtype), list(value.shape), hashlib.sha256(_tensor_bytes(value)).hexdigest()]
         if isinstance(value, (torch.dtype, torch.device, np.dtype)):
             return [type(value).__name__, str(value)]
-        if isinstance(value, torch.nn.Module):
-            return self._guarded(value, lambda: ["torch-module", module_checksum(value), self.module_structure(value)])
+        if isinstance(value, torch.nn.Module):  # described like `module_identity`: leniently, even inside a callable
+            return self._guarded(value, lambda: ["torch-module", module_checksum(value), self._lenient_structure(value)])
         if isinstance(value, types.ModuleType):
             return ["module", value.__name__, str(getattr(value, "__version__", ""))]
         if isinstance(value, type):
@@ -175,6 +175,13 @@ class _Fingerprint:
             rows.append([name, type(sub).__module__, type(sub).__qualname__, sub.extra_repr(),
                          self.value(attributes, name), code, script])
         return rows
+
+    def _lenient_structure(self, module: torch.nn.Module) -> list[Any]:
+        strict, self.strict = self.strict, False
+        try:
+            return self.module_structure(module)
+        finally:
+            self.strict = strict
 
     def _guarded(self, value: Any, describe: Callable[[], Any]) -> Any:
         if id(value) in self.active:  # recursion (a function calling itself, a module holding itself)

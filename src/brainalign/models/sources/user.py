@@ -89,9 +89,22 @@ class UserPreprocessing:
 class UserModel(SourceModel):
     """A registered torch ``module`` (layers: its named submodules, read with hooks) or a ``function``
     (layers: the keys of the dict it returns, or ``output`` for a single array; a TorchScript module, which takes
-    no hooks, is such a function run on ``device`` without gradients)."""
+    no hooks, is such a function run on ``device`` without gradients).
+
+    ``weights_checksum`` is the content identity of the module or function as it is *now*, recomputed on every
+    read, so a model changed in place (trained further, a captured array edited) never reuses cached features.
+    """
 
     function: Callable[[Any], Any] | None = None
+    version: str | None = None
+
+    @property
+    def weights_checksum(self) -> str:
+        return model_identity(self.module if self.module is not None else self.function, self.version)
+
+    @weights_checksum.setter
+    def weights_checksum(self, value: str) -> None:
+        """Ignored: the field exists for the `LoadedModel` interface; the identity is always computed."""
 
     def to(self, device: str) -> "UserModel":
         """Move the module, or a TorchScript function, to ``device``."""
@@ -228,12 +241,11 @@ def load_user_model(card: ModelCard, device: str = "cpu", seed: int = 0) -> User
     as it is now (``seed`` is not used: the model comes as registered)."""
     entry = USER_MODELS.get(card.identifier)
     model = entry.model
-    identity = model_identity(model, entry.version)
     if isinstance(model, torch.nn.Module):
         model = model.eval().to(device)
-    if isinstance(model, torch.nn.Module) and not isinstance(model, torch.jit.ScriptModule):
-        return UserModel(card, model, entry.preprocessing, identity, device)
-    return UserModel(card, None, entry.preprocessing, identity, device, function=model)
+    hookable = isinstance(model, torch.nn.Module) and not isinstance(model, torch.jit.ScriptModule)
+    return UserModel(card, model if hookable else None, entry.preprocessing, weights_checksum="", device=device,
+                     function=None if hookable else model, version=entry.version)
 
 
 def _architecture(model: Any) -> str:
