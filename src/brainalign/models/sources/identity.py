@@ -135,7 +135,8 @@ class _Fingerprint:
         if isinstance(value, (torch.dtype, torch.device, np.dtype)):
             return [type(value).__name__, str(value)]
         if isinstance(value, torch.nn.Module):  # described like `module_identity`: leniently, even inside a callable
-            return self._guarded(value, lambda: ["torch-module", module_checksum(value), self._lenient_structure(value)])
+            return self._guarded(value, lambda: ["torch-module", module_checksum(value),
+                                                 self._lenient_structure(value)])
         if isinstance(value, types.ModuleType):
             return ["module", value.__name__, str(getattr(value, "__version__", ""))]
         if isinstance(value, type):

@@ -60,7 +60,8 @@ def model_identity(model: torch.nn.Module | Callable[..., Any], version: str | N
 @dataclass(frozen=True)
 class UserPreprocessing:
     """Turns one stimulus (a PIL image, a text, or a video path) into a model input with ``function`` (a callable
-    or an `ImagePreprocessing`); ``None`` hands the raw stimuli to the model as a list. Tensors and arrays are stacked into a batch."""
+    or an `ImagePreprocessing`); ``None`` hands the raw stimuli to the model as a list. Tensors and arrays are
+    stacked into a batch. ``version`` stands for what `callable_identity` cannot hash in ``function``."""
 
     function: Callable[[Any], Any] | None = None
     version: str | None = None
@@ -259,7 +260,8 @@ def _architecture(model: Any) -> str:
 def _load_torchscript(path: Path, identifier: str) -> torch.jit.ScriptModule:
     """The TorchScript archive at ``path`` (loaded on the CPU)."""
     if path.suffix not in TORCHSCRIPT_SUFFIXES:
-        raise InvalidInputError(f"user model {identifier!r}: {path} is neither an ONNX file ({', '.join(ONNX_SUFFIXES)}) "
+        raise InvalidInputError(f"user model {identifier!r}: {path} is neither an ONNX file "
+                                f"({', '.join(ONNX_SUFFIXES)}) "
                                 f"nor a TorchScript archive ({', '.join(TORCHSCRIPT_SUFFIXES)})")
     if not path.is_file():
         raise InvalidInputError(f"user model {identifier!r}: TorchScript file {path} does not exist")
