@@ -32,7 +32,7 @@ def stimuli(tmp_path_factory) -> StimulusSet:
 
 @pytest.fixture(scope="module")
 def model() -> LoadedModel:
-    return load_model("efficientnet_lite0")
+    return load_model("efficientnet_lite0", device="cpu")
 
 
 def _reference_features(model: LoadedModel, stimuli: StimulusSet, layers: list[str]) -> dict[str, np.ndarray]:

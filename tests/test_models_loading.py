@@ -31,7 +31,7 @@ def test_torchvision_imports_and_runs_on_cpu_torch():
 
 @pytest.fixture(scope="module")
 def lite0():
-    return load_model("efficientnet_lite0")
+    return load_model("efficientnet_lite0", device="cpu")
 
 
 def _photo(name: str) -> Image.Image:

@@ -89,3 +89,69 @@ def test_bad_registrations_and_layers_say_what_is_valid(photos):
         Extractor("two_layers", cache=False, progress=False).extract(photos)
     with pytest.raises(UnknownNameError, match="unknown model 'no_such_user_model'"):
         load_model("no_such_user_model")
+
+
+def _channel_means(photos: StimulusSet) -> np.ndarray:
+    return np.stack([np.asarray(Image.open(path).convert("RGB"), dtype=np.float32).mean(axis=(0, 1))
+                     for path in photos.paths])
+
+
+def test_changed_captured_weights_give_new_features_not_the_cached_ones(photos, tmp_path):
+    cache = FeatureCache(tmp_path)
+    weights = np.ones((3, 2), dtype=np.float32)
+
+    def colour_projection(images):
+        return np.stack([np.asarray(image, dtype=np.float32).mean(axis=(0, 1)) for image in images]) @ weights
+
+    register_user_model("projected_colours", colour_projection)
+    first = Extractor("projected_colours", cache=cache, progress=False).extract(photos)["output"].values
+    weights[:, 1] = 3.0  # the captured array changes in place; the source text does not
+    second = Extractor("projected_colours", cache=cache, progress=False).extract(photos)["output"].values
+    np.testing.assert_allclose(first, _channel_means(photos) @ np.ones((3, 2)), rtol=1e-5)
+    np.testing.assert_allclose(second, _channel_means(photos) @ weights, rtol=1e-5)
+
+
+def test_module_with_batchnorm_is_cached_by_its_buffers(photos, tmp_path):
+    cache = FeatureCache(tmp_path)
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.ReLU())
+    register_user_model("bn_net", net, preprocessing=PREPROCESSING, layers=["2"])
+    first = Extractor("bn_net", cache=cache, progress=False).extract(photos)["2"].values
+    with torch.no_grad():
+        net[1].running_mean += 0.5  # a buffer, not a parameter
+    second = Extractor("bn_net", cache=cache, progress=False).extract(photos)["2"].values
+    images = torch.stack([PREPROCESSING.transform(photos.load_image(i)) for i in range(len(photos))])
+    with torch.no_grad():
+        expected = net.eval()(images).reshape(len(photos), -1).numpy()
+    np.testing.assert_allclose(second, expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(first, second)
+
+
+def test_callables_capturing_objects_without_content_hash_need_a_version(photos):
+    class Lookup:  # an object the identity cannot hash by content
+        table = {"scale": 2.0}
+
+    lookup = Lookup()
+
+    def scaled_means(images):
+        return np.stack([np.asarray(image, dtype=np.float32).mean(axis=(0, 1)) for image in images]) * \
+            lookup.table["scale"]
+
+    with pytest.raises(InvalidInputError, match=r"user model 'scaled_means'.*closure variable 'lookup'.*"
+                                                r"no content hash; pass version="):
+        register_user_model("scaled_means", scaled_means)
+    register_user_model("scaled_means", scaled_means, version="2024-01")
+    features = Extractor("scaled_means", cache=False, progress=False).extract(photos)["output"].values
+    np.testing.assert_allclose(features, 2.0 * _channel_means(photos), rtol=1e-5)
+
+
+def test_a_loaded_model_changed_in_place_is_not_served_from_the_cache(photos, tmp_path):
+    cache = FeatureCache(tmp_path)
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 3), torch.nn.AdaptiveAvgPool2d(1))
+    loaded = load_model(net, preprocessing=PREPROCESSING, layers=["1"])
+    first = Extractor(loaded, cache=cache, progress=False).extract(photos)["1"].values
+    with torch.no_grad():
+        net[0].bias += 1.0  # e.g. trained further after loading
+    second = Extractor(loaded, cache=cache, progress=False).extract(photos)["1"].values
+    np.testing.assert_allclose(second, first + 1.0, rtol=1e-5, atol=1e-5)

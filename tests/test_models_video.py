@@ -56,7 +56,7 @@ def test_frames_are_sampled_uniformly_from_first_to_last(videos):
 
 def test_clip_network_features_equal_manual_hooks_with_temporal_pooling(videos):
     torch.set_num_threads(2)
-    model = load_model("mc3_18").with_pooling(n_frames=4)
+    model = load_model("mc3_18", device="cpu").with_pooling(n_frames=4)
     card, layers = model.card, ["layer1", "layer4", "avgpool"]
     clips = torch.stack([_reference_clip(p, 4, card.input_size, card.resize_size, card.mean, card.std)
                          for p in videos.paths]).transpose(1, 2)
@@ -73,7 +73,7 @@ def test_clip_network_features_equal_manual_hooks_with_temporal_pooling(videos):
 
 @pytest.fixture(scope="module")
 def frames_model():
-    return load_model("efficientnet_lite0_frames")
+    return load_model("efficientnet_lite0_frames", device="cpu")
 
 
 def test_frame_wise_image_network_averages_per_frame_features(videos, frames_model):

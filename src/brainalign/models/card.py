@@ -21,7 +21,7 @@ from brainalign.core.errors import InvalidInputError
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
-SOURCES = ("torchvision", "timm", "transformers", "open_clip", "sentence-transformers", "onnx", "user")
+SOURCES = ("torchvision", "timm", "transformers", "open_clip", "sentence-transformers", "onnx", "user")  # built in
 FAMILIES = ("CNN", "ViT", "hybrid", "recurrent", "LLM", "multimodal", "MLP")
 TRAINING_METHODS = ("supervised", "self-supervised", "contrastive", "random")
 MODALITIES = ("image", "text", "video", "multimodal")
@@ -31,7 +31,6 @@ WEIGHTS = ("offline", "none", "hub", "local")
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
 
 _CHOICES = {
-    "source": SOURCES,
     "family": FAMILIES,
     "training_method": TRAINING_METHODS,
     "modality": MODALITIES,
@@ -76,6 +75,12 @@ class ModelCard:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.source not in SOURCES:  # a source another package adds through the model-source registry
+            from brainalign.models.sources.registry import MODEL_SOURCES
+
+            if self.source not in MODEL_SOURCES:
+                raise InvalidInputError(f"model card {self.identifier!r}: source {self.source!r} is not valid; "
+                                        f"valid: {', '.join(MODEL_SOURCES.names())}")
         for name, choices in _CHOICES.items():
             value = getattr(self, name)
             if value not in choices:

@@ -27,36 +27,24 @@ import torch
 import xarray as xr
 from tqdm.auto import tqdm
 
-from brainalign.core.config import default_device
 from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.core.labels import make_features
 from brainalign.models.feature_cache import FeatureCache, feature_key
 from brainalign.models.feature_store import FeatureStore
-from brainalign.models.loading import LoadedModel, load_model
+from brainalign.models.loading import ModelSpec, list_layers, load_model
 from brainalign.models.projection import Projection, ReducerFit, load_fitted, project, save_fitted
 from brainalign.models.sources.base import SourceModel
-
-
-def list_layers(model: LoadedModel | torch.nn.Module | str) -> list[str]:
-    """Names of every submodule that can be read as a layer, in definition order.
-
-    >>> list_layers("efficientnet_lite0_random")[:3]
-    ['conv_stem', 'bn1', 'bn1.drop']
-    """
-    if isinstance(model, str):
-        model = load_model(model)
-    if isinstance(model, SourceModel):  # text, video, ONNX and user models name their own layers
-        return model.layer_names()
-    module = model.module if isinstance(model, LoadedModel) else model
-    return [name for name, _ in module.named_modules() if name]
+from brainalign.models.sources.hooks import main_tensor
 
 
 class Extractor:
     """Features of ``layers`` (default: the card's ``default_layers``) of a model, ``batch_size`` images at a time.
 
-    ``model`` is a catalog identifier (loaded on ``device``, default `default_device()`) or a `LoadedModel`
-    (moved to ``device`` when one is given). ``cache``: True for the default `FeatureCache`, a `FeatureCache`
-    for another directory, False to always compute in memory. With a cache, every batch is written straight
+    ``model`` is anything `load_model` takes — a catalog identifier, a torch module, a callable, a spec string —
+    loaded on ``device`` (default: the compute context's, `default_device()`), or a `LoadedModel` (moved to
+    ``device`` when one is given); an invalid ``device`` (``"foo"``, ``"cuda"`` without CUDA) is an error.
+    ``cache``: True for the default `FeatureCache`, a `FeatureCache` for another directory, False to always
+    compute in memory. With a cache, every batch is written straight
     into a chunked on-disk `FeatureStore` per layer, so memory holds one batch, not all stimuli, and a killed
     run resumes at the first unwritten batch. ``projection`` reduces each layer's batch on the fly (see
     `Projection`); its identity is part of the cache key.
@@ -64,7 +52,7 @@ class Extractor:
 
     def __init__(
         self,
-        model: LoadedModel | str,
+        model: ModelSpec,
         layers: Sequence[str] | None = None,
         batch_size: int = 32,
         device: str | None = None,
@@ -72,14 +60,9 @@ class Extractor:
         progress: bool = True,
         projection: Projection | None = None,
     ):
-        if isinstance(model, str):
-            model = load_model(model, device=device or default_device())
-        elif device is not None and device != model.device:
-            model.module.to(device)
-            model.device = device
-        self.model = model
-        self.layers = list(layers) if layers is not None else list(model.card.default_layers)
-        valid = list_layers(model)
+        self.model = load_model(model, device=device)
+        self.layers = list(layers) if layers is not None else list(self.model.card.default_layers)
+        valid = list_layers(self.model)
         for layer in self.layers:
             if layer not in valid:
                 raise UnknownNameError("layer", layer, valid)
@@ -181,7 +164,7 @@ class Extractor:
         def hook(name: str):
             def record(_module, _inputs, output):
                 nonlocal calls
-                store(name, _main_tensor(output, name).detach().reshape(n, -1).to("cpu", torch.float32).numpy())
+                store(name, main_tensor(output, name).detach().reshape(n, -1).to("cpu", torch.float32).numpy())
                 fired.add(name)
                 calls += 1
                 if calls == stop_after:
@@ -253,20 +236,3 @@ class _ArraySink:
 class _StopForward(BaseException):
     """Raised by the last hook of a forward pass to skip the layers nobody asked for (BaseException: not swallowed
     by models that catch Exception)."""
-
-
-def _main_tensor(output: Any, layer: str) -> torch.Tensor:
-    """The tensor a layer's output stands for: itself, the first tensor of a tuple, or ``last_hidden_state``."""
-    if isinstance(output, torch.Tensor):
-        return output
-    if isinstance(output, Mapping):
-        if "last_hidden_state" in output:
-            return output["last_hidden_state"]
-        output = list(output.values())
-    elif hasattr(output, "last_hidden_state"):
-        return output.last_hidden_state
-    if isinstance(output, (tuple, list)):
-        for item in output:
-            if isinstance(item, torch.Tensor):
-                return item
-    raise InvalidInputError(f"layer {layer!r} returned {type(output).__name__}, which holds no tensor to read")

@@ -25,7 +25,7 @@ from brainalign.core.labels import NEUROID, REPETITION, STIMULUS, TIME, make_res
 from brainalign.data.stimuli import StimulusSet
 from brainalign.models.extractor import Extractor
 from brainalign.models.feature_cache import FeatureCache
-from brainalign.models.loading import LoadedModel, load_model
+from brainalign.models.loading import ModelSpec, load_model
 from brainalign.models.screen import place_on_screen
 from brainalign.runner.score import LayerScores, score
 
@@ -33,13 +33,15 @@ from brainalign.runner.score import LayerScores, score
 class BrainModel:
     """A model that sees ``visual_degrees`` of visual angle (Brain-Score's default: 8) across its input.
 
-    ``region_layers`` pre-commits regions to layers; :meth:`commit` adds more by scoring. ``cache``,
-    ``batch_size`` and ``device`` are passed to the `Extractor`.
+    ``model`` is anything `load_model` takes (a catalog identifier, a torch module, a callable, a spec string, a
+    loaded model), on ``device`` (default: the compute context's, `default_device()`). ``region_layers``
+    pre-commits regions to layers; :meth:`commit` adds more by scoring. ``cache``, ``batch_size`` and ``device``
+    are passed to the `Extractor`.
     """
 
-    def __init__(self, model: str | LoadedModel, visual_degrees: float = 8, region_layers: Mapping[str, str] | None = None,
+    def __init__(self, model: ModelSpec, visual_degrees: float = 8, region_layers: Mapping[str, str] | None = None,
                  *, batch_size: int = 32, device: str | None = None, cache: bool | FeatureCache = True):
-        self.model = load_model(model, device=device or "cpu") if isinstance(model, str) else model
+        self.model = load_model(model, device=device)
         self._visual_degrees = visual_degrees
         self.region_layers = dict(region_layers or {})
         self.batch_size, self.device, self.cache = batch_size, device, cache

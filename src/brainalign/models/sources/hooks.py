@@ -1,4 +1,5 @@
-"""Read named submodules of a torch module during one forward pass, each output reduced by a readout.
+"""Read named submodules of a torch module during one forward pass, each output reduced by a readout; the
+tensor a layer's output stands for (``main_tensor``).
 
 >>> import torch
 >>> net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU())
@@ -9,14 +10,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
 from brainalign.core.errors import InvalidInputError
-from brainalign.models.extractor import _main_tensor
+
+
+def main_tensor(output: Any, layer: str) -> torch.Tensor:
+    """The tensor a layer's output stands for: itself, the first tensor of a tuple, or ``last_hidden_state``.
+
+    >>> main_tensor((torch.ones(2), "extra"), "layer").shape
+    torch.Size([2])
+    """
+    if isinstance(output, torch.Tensor):
+        return output
+    if isinstance(output, Mapping):
+        if "last_hidden_state" in output:
+            return output["last_hidden_state"]
+        output = list(output.values())
+    elif hasattr(output, "last_hidden_state"):
+        return output.last_hidden_state
+    if isinstance(output, (tuple, list)):
+        for item in output:
+            if isinstance(item, torch.Tensor):
+                return item
+    raise InvalidInputError(f"layer {layer!r} returned {type(output).__name__}, which holds no tensor to read")
 
 
 def read_layers(
@@ -35,7 +56,7 @@ def read_layers(
 
     def hook(name: str):
         def record(_module, _inputs, output):
-            captured[name] = readout(_main_tensor(output, name)).detach()
+            captured[name] = readout(main_tensor(output, name)).detach()
 
         return record
 

@@ -23,8 +23,8 @@ import numpy as np
 
 from brainalign.core.errors import InvalidInputError
 from brainalign.models.card import ModelCard
-from brainalign.models.loading import ImagePreprocessing
-from brainalign.models.sources.base import SourceModel
+from brainalign.models.sources.base import ImagePreprocessing, SourceModel
+from brainalign.models.sources.registry import MODEL_SOURCES
 from brainalign.models.sources.weights import path_checksum
 
 
@@ -65,9 +65,11 @@ class OnnxModel(SourceModel):
         return self._sessions[layers]
 
 
-def load_onnx_model(card: ModelCard) -> OnnxModel:
+@MODEL_SOURCES.register("onnx")
+def load_onnx_model(card: ModelCard, device: str = "cpu", seed: int = 0) -> OnnxModel:
     """The ONNX file ``card.weights_file`` with the card's image preprocessing (the graph must take one image
-    batch (n, 3, H, W); text and video ONNX graphs are not supported)."""
+    batch (n, 3, H, W); text and video ONNX graphs are not supported). onnxruntime runs it on the CPU; ``device``
+    and ``seed`` are not used."""
     import onnx
 
     path = Path(card.weights_file or "")

@@ -31,10 +31,10 @@ from brainalign.core.config import mirror_dirs
 from brainalign.core.errors import InvalidInputError, OfflineError
 from brainalign.models.card import ModelCard
 from brainalign.models.compat import import_torchvision
-from brainalign.models.loading import _offline_weights_path
 from brainalign.models.sources.base import SourceModel
 from brainalign.models.sources.hooks import read_layers
-from brainalign.models.sources.weights import path_checksum
+from brainalign.models.sources.registry import MODEL_SOURCES
+from brainalign.models.sources.weights import offline_weights_path, path_checksum
 
 POOLINGS = ("mean", "last", "cls")
 SENTENCE_EMBEDDING = "sentence_embedding"  # the extra layer of sentence-transformers: its own pooled output
@@ -128,9 +128,12 @@ class TextModel(SourceModel):
         return {layer: features[layer] for layer in layers}
 
 
-def load_text_model(card: ModelCard, device: str = "cpu") -> TextModel:
+@MODEL_SOURCES.register("transformers")
+@MODEL_SOURCES.register("sentence-transformers")
+def load_text_model(card: ModelCard, device: str = "cpu", seed: int = 0) -> TextModel:
     """Tokenizer and encoder of a text card, in eval mode, with pooling from ``card.extra``
-    (``pooling``, ``word_pooling``, ``max_length``; defaults: mean over words, 128 tokens)."""
+    (``pooling``, ``word_pooling``, ``max_length``; defaults: mean over words, 128 tokens). Trained weights only:
+    ``seed`` is not used."""
     location = model_directory(card)
     import_torchvision()  # transformers imports torchvision, which needs the CPU-torch shim first
     if card.source == "sentence-transformers":
@@ -153,7 +156,7 @@ def model_directory(card: ModelCard) -> Path:
     for ``hub`` models (``architecture`` = hub id) in a mirror directory (``<org>--<name>``) or the Hugging Face
     cache; else `OfflineError` saying where to put them."""
     if card.weights == "offline":
-        return _offline_weights_path(card)
+        return offline_weights_path(card)
     if card.weights == "local":
         path = Path(card.weights_file or "")
         if not path.is_dir():

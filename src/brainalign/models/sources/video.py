@@ -24,8 +24,7 @@ from PIL import Image
 
 from brainalign.core.errors import InvalidInputError
 from brainalign.models.card import ModelCard
-from brainalign.models.loading import ImagePreprocessing, load_model
-from brainalign.models.sources.base import SourceModel
+from brainalign.models.sources.base import ImagePreprocessing, SourceModel
 from brainalign.models.sources.hooks import read_layers
 
 TEMPORAL_POOLINGS = ("mean", "none")
@@ -113,13 +112,13 @@ class VideoModel(SourceModel):
         return features
 
 
-def load_video_model(card: ModelCard, device: str = "cpu", seed: int = 0) -> VideoModel:
-    """The network of a video card (built and weighted like an image card), with sampling and pooling from
-    ``card.extra`` (``n_frames`` default 16, ``temporal_pooling`` default mean, ``frame_wise`` default False)."""
-    network = load_model(dataclasses.replace(card, modality="image"), device=device, seed=seed)
-    preprocessing = VideoPreprocessing(network.preprocessing, int(card.extra.get("n_frames", 16)),
+def video_model(card: ModelCard, network: torch.nn.Module, frames: ImagePreprocessing, weights_checksum: str,
+                device: str) -> VideoModel:
+    """A built image or clip ``network`` of a video card, with sampling and pooling from ``card.extra``
+    (``n_frames`` default 16, ``temporal_pooling`` default mean, ``frame_wise`` default False)."""
+    preprocessing = VideoPreprocessing(frames, int(card.extra.get("n_frames", 16)),
                                        card.extra.get("temporal_pooling", "mean"))
-    return VideoModel(card, network.module, preprocessing, network.weights_checksum, device,
+    return VideoModel(card, network, preprocessing, weights_checksum, device,
                       frame_wise=bool(card.extra.get("frame_wise", False)))
 
 

