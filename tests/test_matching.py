@@ -8,6 +8,7 @@ import pytest
 import torch
 from scipy.optimize import linear_sum_assignment
 
+from brainalign.core.config import config_context
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import make_features, make_responses
 from brainalign.metrics.similarity.matching import (
@@ -109,7 +110,8 @@ def test_cross_validated_score_equals_theoretical_correlation(name, fraction):
     source = make_features(units, ids)
     target = make_responses(neuroids[order], [ids[i] for i in order])
     options = {"epsilon": 0.005} if name == "soft-matching" else {}
-    score = METRICS[name](source, target, dtype="float64", **options)
+    with config_context(dtype="float64"):
+        score = METRICS[name](source, target, **options)
     assert score.value == pytest.approx(fraction / np.sqrt(2), abs=0.02)
     assert score.per_neuroid.shape == (8,) and score.per_split.shape == (5,)
     assert 0 < score.error < 0.02
@@ -119,8 +121,10 @@ def test_soft_matching_metric_on_torch_matches_numpy():
     units, neuroids, _ = noisy_copies(n_stimuli=100, n_units=6, n_neuroids=4, seed=9)
     ids = [str(i) for i in range(100)]
     source, target = make_features(units, ids), make_responses(neuroids, ids)
-    ours = METRICS["soft-matching"](source, target, backend="torch", dtype="float64").value
-    assert ours == pytest.approx(METRICS["soft-matching"](source, target, dtype="float64").value, rel=1e-9)
+    with config_context(backend="torch", dtype="float64"):
+        ours = METRICS["soft-matching"](source, target).value
+    with config_context(dtype="float64"):
+        assert ours == pytest.approx(METRICS["soft-matching"](source, target).value, rel=1e-9)
 
 
 def test_errors_name_the_bad_value():

@@ -6,6 +6,7 @@ from scipy.spatial.distance import pdist
 from scipy.stats import spearmanr
 from sklearn.linear_model import Ridge
 
+from brainalign.core.config import config_context
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import make_features, make_responses
 from brainalign.data.synthetic import simulated_brain
@@ -19,8 +20,8 @@ def test_versa_matches_reference_pipeline():
     brain = simulated_brain(n_stimuli=120, n_features=15, n_neuroids=25, snr=1.0, seed=4)
     X, Y = brain.features.values, brain.responses.values.mean(-1)
     splits = kfold_splits(120, 4, seed=1)
-    score = versa(brain.features, brain.responses, regression_factory=lambda: RidgeCV([5.0], dtype="float64"),
-                  splits=splits, dtype="float64")
+    with config_context(dtype="float64"):
+        score = versa(brain.features, brain.responses, estimator=RidgeCV([5.0]), splits=splits)
     expected = [spearmanr(pdist(Ridge(5.0).fit(X[tr], Y[tr]).predict(X[te]), "correlation"),
                           pdist(Y[te], "correlation"))[0] for tr, te in splits]
     np.testing.assert_allclose(score.per_split, expected, atol=1e-8)
