@@ -1,5 +1,8 @@
 """veRSA against the same pipeline built from scikit-learn, scipy pdist and scipy spearmanr."""
 
+import math
+import warnings
+
 import numpy as np
 import pytest
 from scipy.spatial.distance import pdist
@@ -42,3 +45,21 @@ def test_versa_is_one_for_a_noiseless_linear_brain_and_low_for_noise():
 def test_versa_rejects_mismatched_ids():
     with pytest.raises(InvalidInputError, match="stimulus ids"):
         versa(make_features(np.ones((3, 2)), list("abc")), make_responses(np.ones((3, 2)), list("abd")))
+
+
+@pytest.mark.parametrize("case,reason", [("few", "only 3 stimuli"), ("constant-features", "source is constant"),
+                                         ("constant-responses", "target is constant")])
+def test_degenerate_inputs_give_nan_with_one_warning(case, reason):
+    rng = np.random.default_rng(5)
+    n = 3 if case == "few" else 30
+    ids = [f"s{i}" for i in range(n)]
+    features, responses = rng.normal(size=(n, 4)), rng.normal(size=(n, 6))
+    if case == "constant-features":
+        features[:] = 2.0
+    if case == "constant-responses":
+        responses[:] = 1.0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        score = versa(make_features(features, ids), make_responses(responses, ids))
+    assert math.isnan(score.value)
+    assert len(caught) == 1 and reason in str(caught[0].message) and "versa" in str(caught[0].message)

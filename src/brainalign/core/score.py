@@ -72,7 +72,7 @@ class Score:
         parts += [f"{k}={tuple(np.shape(getattr(self, k)))}" for k in ("per_neuroid", "per_split")
                   if getattr(self, k) is not None]
         parts += [f"{k}={self.provenance[k]!r}" for k in ("metric", "model", "layer", "benchmark")
-                  if k in self.provenance]
+                  if self.provenance.get(k) is not None]
         return f"Score({', '.join(parts)})"
 
     def save(self, path: str | Path) -> Path:

@@ -11,10 +11,10 @@ Built-in metrics register themselves with :func:`register_metric`; other package
 ...     return 1.0
 >>> METRICS["constant-demo"](None, None)
 1.0
->>> METRICS["constant-demo"](None, None, n_split=3)
+>>> METRICS["constant-demo"](None, None, n_split=3)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-brainalign.core.errors.InvalidInputError: metric 'constant-demo' has no option 'n_split'; valid options: ceiling, seed, splits
+brainalign.core.errors.InvalidInputError: metric 'constant-demo' has no option 'n_split'; valid options: ceiling, ...
 >>> del METRICS["constant-demo"]
 """
 

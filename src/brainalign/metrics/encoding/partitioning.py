@@ -31,7 +31,7 @@ import numpy as np
 import xarray as xr
 
 from brainalign.core.errors import InvalidInputError
-from brainalign.mapping.cv import Splits, kfold_splits
+from brainalign.mapping.cv import Splits
 from brainalign.metrics.encoding.engine import encoding_matrices, resolve_splits
 from brainalign.mapping.ridge import DEFAULT_ALPHAS, RidgeCV
 from brainalign.metrics.encoding.stacking import StackedRegression, out_of_fold_predictions
@@ -55,6 +55,7 @@ def cross_validated_r2(X: np.ndarray, Y: np.ndarray, estimator: Any, splits: Spl
     """Per-target R² = 1 − SSE/SST of out-of-fold predictions (pooled over folds) of clones of ``estimator``.
 
     >>> import numpy as np
+    >>> from brainalign.mapping.cv import kfold_splits
     >>> X = np.arange(30.0)[:, None]
     >>> cross_validated_r2(X, 3 * X, RidgeCV([1e-6]), kfold_splits(30, 3)).round(3).tolist()
     [1.0]

@@ -1,7 +1,7 @@
 """Registered encoding metrics beyond ridge: other mappings, other directions, time bins as samples.
 
-All reuse :func:`~brainalign.metrics.encoding.engine.encoding_score` (the one CV engine) and the encoding Score convention
-(``raw`` = median over predicted columns of the split-mean held-out r; optional per-neuroid ceiling).
+All reuse :func:`~brainalign.metrics.encoding.engine.encoding_score` (the one CV engine) and the encoding Score
+convention (``raw`` = median over predicted columns of the split-mean held-out r; optional per-neuroid ceiling).
 
 * ``pls`` (Brain-Score's default: 25 components, no scaling), ``ols``, ``neuron-to-neuron``: model → brain.
 * ``reverse-ridge``: brain → model, scored over model units (how much of the model the brain explains).

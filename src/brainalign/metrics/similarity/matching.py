@@ -193,7 +193,7 @@ def _cross_validated_matching(
     split_means = per_split_neuroid.mean(axis=1)
     return Score(
         value=split_means.mean(),
-        error=split_means.std(ddof=1) / math.sqrt(len(splits)),
+        error=split_means.std(ddof=1) / math.sqrt(len(splits)) if len(splits) > 1 else math.nan,
         per_neuroid=label_neuroids(per_split_neuroid.mean(axis=0), target),
         per_split=split_means,
         extra={"n_splits": len(splits)},

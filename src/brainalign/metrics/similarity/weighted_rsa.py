@@ -88,7 +88,7 @@ def weighted_rsa(
     scores_array = np.asarray(scores)
     return Score(
         value=scores_array.mean(),
-        error=scores_array.std(ddof=1) / math.sqrt(len(splits)),
+        error=scores_array.std(ddof=1) / math.sqrt(len(splits)) if len(splits) > 1 else math.nan,
         per_split=scores_array,
         extra={"weights": np.mean(weights, axis=0), "weights_per_split": np.stack(weights), "n_splits": len(splits)},
         provenance={"metric": "weighted-rsa", "comparison": method, "seed": seed},
