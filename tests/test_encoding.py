@@ -125,3 +125,14 @@ def test_missing_repetitions_are_averaged_over_the_available_ones():
         score = ridge_encoding(make_features(x, ids), make_responses(trials, ids, dims=("stimulus", "neuroid",
                                                                                          "repetition")))
     assert score.raw == pytest.approx(1.0, abs=1e-3)
+
+
+def test_torch_compute_context_gives_the_numpy_score(brain):
+    pytest.importorskip("torch")
+    with config_context(dtype="float64"):
+        numpy_score = ridge_encoding(brain.features, brain.responses, alphas=[0.1, 10.0])
+    with config_context(backend="torch", dtype="float64"):
+        torch_score = ridge_encoding(brain.features, brain.responses, alphas=[0.1, 10.0])
+    np.testing.assert_allclose(torch_score.per_neuroid.values, numpy_score.per_neuroid.values, rtol=1e-10)
+    assert torch_score.provenance["backend"] == "torch" and numpy_score.provenance["backend"] == "numpy"
+    np.testing.assert_array_equal(torch_score.extra["best_alphas"], numpy_score.extra["best_alphas"])
