@@ -35,7 +35,7 @@ import xarray as xr
 from sklearn.base import clone
 
 from brainalign.core.backend import asarray, namespace, to_numpy
-from brainalign.core.config import get_config
+from brainalign.core.config import compute_settings, get_config
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import NEUROID, REPETITION, STIMULUS, align, check_finite
 from brainalign.core.score import Score
@@ -78,7 +78,8 @@ def cross_validated_predictions(estimator: Any, X: Any, Y: Any, splits: Splits, 
     """Fit a clone of ``estimator`` on each split's training rows and predict its test rows.
 
     ``X`` (stimuli × features) and ``Y`` (stimuli × targets; 1-D is one target) are converted to the
-    compute context's backend, device and dtype; ``summarize(fitted_estimator)`` is kept per split.
+    compute context's backend, device and dtype (torch inputs keep theirs: ``core.config.compute_settings``);
+    ``summarize(fitted_estimator)`` is kept per split.
 
     >>> import numpy as np
     >>> from brainalign.mapping.linear import LinearRegression
@@ -87,7 +88,8 @@ def cross_validated_predictions(estimator: Any, X: Any, Y: Any, splits: Splits, 
     >>> len(cv.predictions), cv.out_of_fold()[:3, 0].round(3).tolist()
     (3, [0.0, 2.0, 4.0])
     """
-    X, Y = asarray(X), asarray(Y)
+    backend, device, dtype, _ = compute_settings(X, Y)
+    X, Y = asarray(X, backend, device, dtype), asarray(Y, backend, device, dtype)
     Y = Y[:, None] if Y.ndim == 1 else Y
     splits = check_splits(splits, X.shape[0])
     xp = namespace(X)
@@ -95,7 +97,7 @@ def cross_validated_predictions(estimator: Any, X: Any, Y: Any, splits: Splits, 
     for train, test in splits:
         train_index, test_index = (xp.asarray(i, device=_device_of(X)) for i in (train, test))
         model = clone_estimator(estimator).fit(xp.take(X, train_index, axis=0), xp.take(Y, train_index, axis=0))
-        predicted = asarray(model.predict(xp.take(X, test_index, axis=0)))
+        predicted = asarray(model.predict(xp.take(X, test_index, axis=0)), backend, device, dtype)
         predictions.append(xp.reshape(predicted, (len(test), -1)))
         targets.append(xp.take(Y, test_index, axis=0))
         if summarize is not None:
