@@ -8,13 +8,15 @@ import pytest
 from scipy import stats
 from sklearn.linear_model import LinearRegression
 
+from brainalign.core.config import config_context
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import make_features, make_responses
 from brainalign.data.synthetic import simulated_brain
 from brainalign.metrics.ceilings.reliability import split_half_reliability
 from brainalign.mapping.correlation import pearson_r
 from brainalign.mapping.cv import kfold_splits
-from brainalign.metrics.encoding.engine import cross_validated_encoding, ridge_encoding, score_correlations
+from brainalign.metrics.encoding.engine import (cross_validated_predictions, encoding_matrices, ridge_encoding,
+                                                score_correlations)
 from brainalign.metrics.registry import METRICS
 
 SNRS = np.repeat([0.25, 1.0, 4.0], 4)
@@ -51,12 +53,15 @@ def test_pearson_r_constant_columns_are_nan_with_one_warning_and_omit_skips_nan(
 
 def test_generic_loop_equals_sklearn_by_hand(brain):
     splits = kfold_splits(1000, 4, seed=5)
-    result = cross_validated_encoding(brain.features, brain.responses, LinearRegression, splits, dtype="float64")
     X, Y = brain.features.values, brain.responses.values.mean(axis=2)
+    estimator = LinearRegression()  # any scikit-learn estimator: the engine clones it per split
+    with config_context(dtype="float64"):
+        result = cross_validated_predictions(estimator, *encoding_matrices(brain.features, brain.responses), splits)
+    assert not hasattr(estimator, "coef_")  # the given estimator is never fitted
     for k, (train, test) in enumerate(splits):
         predictions = LinearRegression().fit(X[train], Y[train]).predict(X[test])
         expected = [stats.pearsonr(predictions[:, j], Y[test, j])[0] for j in range(Y.shape[1])]
-        np.testing.assert_allclose(result.correlations[k], expected, rtol=1e-9)
+        np.testing.assert_allclose(result.correlations()[k], expected, rtol=1e-9)
 
 
 def test_raw_correlation_matches_theory(brain):
@@ -120,3 +125,14 @@ def test_missing_repetitions_are_averaged_over_the_available_ones():
         score = ridge_encoding(make_features(x, ids), make_responses(trials, ids, dims=("stimulus", "neuroid",
                                                                                          "repetition")))
     assert score.raw == pytest.approx(1.0, abs=1e-3)
+
+
+def test_torch_compute_context_gives_the_numpy_score(brain):
+    pytest.importorskip("torch")
+    with config_context(dtype="float64"):
+        numpy_score = ridge_encoding(brain.features, brain.responses, alphas=[0.1, 10.0])
+    with config_context(backend="torch", dtype="float64"):
+        torch_score = ridge_encoding(brain.features, brain.responses, alphas=[0.1, 10.0])
+    np.testing.assert_allclose(torch_score.per_neuroid.values, numpy_score.per_neuroid.values, rtol=1e-10)
+    assert torch_score.provenance["backend"] == "torch" and numpy_score.provenance["backend"] == "numpy"
+    np.testing.assert_array_equal(torch_score.extra["best_alphas"], numpy_score.extra["best_alphas"])

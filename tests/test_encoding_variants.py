@@ -8,6 +8,7 @@ from sklearn.cross_decomposition import PLSRegression as SklearnPLS
 from sklearn.linear_model import LinearRegression as SklearnOLS
 from sklearn.linear_model import Ridge
 
+from brainalign.core.config import config_context
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import make_features, make_responses
 from brainalign.data.synthetic import simulated_brain
@@ -36,14 +37,15 @@ def test_registered_names():
 
 
 def test_pls_metric_matches_sklearn_pipeline():
-    score = get_metric("pls")(BRAIN.features, BRAIN.responses, n_components=10, splits=SPLITS, dtype="float64")
+    with config_context(dtype="float64"):
+        score = get_metric("pls")(BRAIN.features, BRAIN.responses, n_components=10, splits=SPLITS)
     assert score.raw == pytest.approx(_reference_raw(lambda: SklearnPLS(10, scale=False), X, Y), abs=1e-3)
     assert score.provenance["metric"] == "pls"
 
 
 def test_ols_metric_matches_sklearn_and_is_ceiling_normalised():
-    score = get_metric("ols")(BRAIN.features, BRAIN.responses, splits=SPLITS, dtype="float64",
-                              ceiling=BRAIN.reliability)
+    with config_context(dtype="float64"):
+        score = get_metric("ols")(BRAIN.features, BRAIN.responses, splits=SPLITS, ceiling=BRAIN.reliability)
     assert score.raw == pytest.approx(_reference_raw(SklearnOLS, X, Y), abs=1e-8)
     assert score.ceiling == pytest.approx(BRAIN.reliability[0])
 
@@ -59,11 +61,12 @@ def test_neuron_to_neuron_recovers_single_unit_tuning():
 
 
 def test_reverse_and_bidirectional_match_sklearn_ridge():
-    kwargs = dict(alphas=[10.0], splits=SPLITS, dtype="float64")
-    reverse = get_metric("reverse-ridge")(BRAIN.features, BRAIN.responses, **kwargs)
-    expected_reverse = _reference_raw(lambda: Ridge(10.0), Y, X)
+    kwargs = dict(alphas=[10.0], splits=SPLITS)
+    with config_context(dtype="float64"):
+        reverse = get_metric("reverse-ridge")(BRAIN.features, BRAIN.responses, **kwargs)
+        both = get_metric("bidirectional-ridge")(BRAIN.features, BRAIN.responses, **kwargs)
+        expected_reverse = _reference_raw(lambda: Ridge(10.0), Y, X)
     assert reverse.raw == pytest.approx(expected_reverse, abs=1e-6)
-    both = get_metric("bidirectional-ridge")(BRAIN.features, BRAIN.responses, **kwargs)
     expected_forward = _reference_raw(lambda: Ridge(10.0), X, Y)
     assert both.extra["forward"] == pytest.approx(expected_forward, abs=1e-6)
     assert both.value == pytest.approx((expected_forward + expected_reverse) / 2, abs=1e-6)
@@ -79,7 +82,8 @@ def test_spantime_treats_bins_as_samples_and_keeps_stimuli_together():
     source = xr.DataArray(features, dims=("stimulus", "unit", "time"), coords={"stimulus_id": ("stimulus", ids)})
     target = make_responses(responses, ids, dims=("stimulus", "neuroid", "time"))
     splits = kfold_splits(n, 5, seed=0)
-    score = get_metric("spantime-ridge")(source, target, alphas=[1.0], splits=splits, dtype="float64")
+    with config_context(dtype="float64"):
+        score = get_metric("spantime-ridge")(source, target, alphas=[1.0], splits=splits)
     flat_X = features.transpose(0, 2, 1).reshape(n * bins, 8)
     flat_Y = responses.transpose(0, 2, 1).reshape(n * bins, 5)
     sample_splits = [(np.concatenate([np.arange(s * bins, (s + 1) * bins) for s in train]),

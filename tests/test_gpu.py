@@ -66,8 +66,12 @@ def test_ridge_metric_on_gpu_equals_numpy(data):
     x, y = data
     ids = [f"s{i}" for i in range(len(x))]
     features, responses = make_features(x, ids), make_responses(y, ids)
-    cpu = ridge_encoding(features, responses, dtype="float64")
-    gpu = ridge_encoding(features, responses, dtype="float64", backend="torch", device=CUDA)
+    from brainalign.core.config import config_context
+
+    with config_context(dtype="float64"):
+        cpu = ridge_encoding(features, responses)
+    with config_context(backend="torch", device=CUDA, dtype="float64"):
+        gpu = ridge_encoding(features, responses)
     assert gpu.raw == pytest.approx(cpu.raw, abs=1e-8)
 
 

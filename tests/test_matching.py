@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
+import warnings
+
 import numpy as np
 import ot
 import pytest
 import torch
 from scipy.optimize import linear_sum_assignment
 
+from brainalign.core.config import config_context
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import make_features, make_responses
 from brainalign.metrics.similarity.matching import (
@@ -109,7 +113,8 @@ def test_cross_validated_score_equals_theoretical_correlation(name, fraction):
     source = make_features(units, ids)
     target = make_responses(neuroids[order], [ids[i] for i in order])
     options = {"epsilon": 0.005} if name == "soft-matching" else {}
-    score = METRICS[name](source, target, dtype="float64", **options)
+    with config_context(dtype="float64"):
+        score = METRICS[name](source, target, **options)
     assert score.value == pytest.approx(fraction / np.sqrt(2), abs=0.02)
     assert score.per_neuroid.shape == (8,) and score.per_split.shape == (5,)
     assert 0 < score.error < 0.02
@@ -119,8 +124,10 @@ def test_soft_matching_metric_on_torch_matches_numpy():
     units, neuroids, _ = noisy_copies(n_stimuli=100, n_units=6, n_neuroids=4, seed=9)
     ids = [str(i) for i in range(100)]
     source, target = make_features(units, ids), make_responses(neuroids, ids)
-    ours = METRICS["soft-matching"](source, target, backend="torch", dtype="float64").value
-    assert ours == pytest.approx(METRICS["soft-matching"](source, target, dtype="float64").value, rel=1e-9)
+    with config_context(backend="torch", dtype="float64"):
+        ours = METRICS["soft-matching"](source, target).value
+    with config_context(dtype="float64"):
+        assert ours == pytest.approx(METRICS["soft-matching"](source, target).value, rel=1e-9)
 
 
 def test_errors_name_the_bad_value():
@@ -131,3 +138,34 @@ def test_errors_name_the_bad_value():
     ids = [str(i) for i in range(6)]
     with pytest.raises(InvalidInputError, match="n_splits"):
         METRICS["semi-matching"](make_features(np.eye(6), ids), make_responses(np.eye(6), ids), n_splits=10)
+
+
+@pytest.mark.parametrize("name", ["one-to-one", "semi-matching", "soft-matching"])
+@pytest.mark.parametrize("case,reason", [("few", "only 3 stimuli"), ("constant-features", "source is constant"),
+                                         ("constant-responses", "target is constant")])
+def test_degenerate_inputs_give_nan_with_one_warning(name, case, reason):
+    rng = np.random.default_rng(5)
+    n = 3 if case == "few" else 30
+    ids = [f"s{i}" for i in range(n)]
+    units, neuroids = rng.normal(size=(n, 6)), rng.normal(size=(n, 4))
+    if case == "constant-features":
+        units[:] = 2.0
+    if case == "constant-responses":
+        neuroids[:] = 1.0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        score = METRICS[name](make_features(units, ids), make_responses(neuroids, ids))
+    assert math.isnan(score.value)
+    assert len(caught) == 1 and reason in str(caught[0].message) and name in str(caught[0].message)
+
+
+def test_per_neuroid_scores_keep_the_neuroid_labels():
+    units, neuroids, _ = noisy_copies(n_stimuli=60, n_units=5, n_neuroids=3, seed=2)
+    ids = [str(i) for i in range(60)]
+    target = make_responses(neuroids, ids, neuroid_coords={"neuroid_id": ["a", "b", "c"], "region": ["V1"] * 3})
+    score = METRICS["semi-matching"](make_features(units, ids), target, splits=[(np.arange(30), np.arange(30, 60))])
+    assert score.per_neuroid.neuroid_id.values.tolist() == ["a", "b", "c"]
+    assert score.per_split.shape == (1,)
+    best = [np.argmax(np.corrcoef(units[:30].T, neuroids[:30, j])[-1, :-1]) for j in range(3)]  # numpy reference
+    expected = [np.corrcoef(units[30:, best[j]], neuroids[30:, j])[0, 1] for j in range(3)]
+    np.testing.assert_allclose(score.per_neuroid.values, expected, rtol=1e-5)

@@ -48,7 +48,7 @@ def test_structured_partitioning_finds_the_driving_layer():
     y = np.column_stack([layers[1][:, 0], layers[0][:, 0] + layers[2][:, 0]]) + 0.3 * _latents(2, 3)
     X = np.hstack(layers)
     result = structured_variance_partitioning(X[:1500], y[:1500], X[1500:], y[1500:], [1, 1, 1],
-                                              regression_factory=lambda: RidgeCV([1.0], dtype="float64"))
+                                              estimator=RidgeCV([1.0]))
     assert (result.lower[0], result.upper[0]) == (1, 1)
     assert (result.lower[1], result.upper[1]) == (0, 2)
 

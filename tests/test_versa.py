@@ -1,11 +1,15 @@
 """veRSA against the same pipeline built from scikit-learn, scipy pdist and scipy spearmanr."""
 
+import math
+import warnings
+
 import numpy as np
 import pytest
 from scipy.spatial.distance import pdist
 from scipy.stats import spearmanr
 from sklearn.linear_model import Ridge
 
+from brainalign.core.config import config_context
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import make_features, make_responses
 from brainalign.data.synthetic import simulated_brain
@@ -19,8 +23,8 @@ def test_versa_matches_reference_pipeline():
     brain = simulated_brain(n_stimuli=120, n_features=15, n_neuroids=25, snr=1.0, seed=4)
     X, Y = brain.features.values, brain.responses.values.mean(-1)
     splits = kfold_splits(120, 4, seed=1)
-    score = versa(brain.features, brain.responses, regression_factory=lambda: RidgeCV([5.0], dtype="float64"),
-                  splits=splits, dtype="float64")
+    with config_context(dtype="float64"):
+        score = versa(brain.features, brain.responses, estimator=RidgeCV([5.0]), splits=splits)
     expected = [spearmanr(pdist(Ridge(5.0).fit(X[tr], Y[tr]).predict(X[te]), "correlation"),
                           pdist(Y[te], "correlation"))[0] for tr, te in splits]
     np.testing.assert_allclose(score.per_split, expected, atol=1e-8)
@@ -41,3 +45,21 @@ def test_versa_is_one_for_a_noiseless_linear_brain_and_low_for_noise():
 def test_versa_rejects_mismatched_ids():
     with pytest.raises(InvalidInputError, match="stimulus ids"):
         versa(make_features(np.ones((3, 2)), list("abc")), make_responses(np.ones((3, 2)), list("abd")))
+
+
+@pytest.mark.parametrize("case,reason", [("few", "only 3 stimuli"), ("constant-features", "source is constant"),
+                                         ("constant-responses", "target is constant")])
+def test_degenerate_inputs_give_nan_with_one_warning(case, reason):
+    rng = np.random.default_rng(5)
+    n = 3 if case == "few" else 30
+    ids = [f"s{i}" for i in range(n)]
+    features, responses = rng.normal(size=(n, 4)), rng.normal(size=(n, 6))
+    if case == "constant-features":
+        features[:] = 2.0
+    if case == "constant-responses":
+        responses[:] = 1.0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        score = versa(make_features(features, ids), make_responses(responses, ids))
+    assert math.isnan(score.value)
+    assert len(caught) == 1 and reason in str(caught[0].message) and "versa" in str(caught[0].message)

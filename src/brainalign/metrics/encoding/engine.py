@@ -1,20 +1,24 @@
 """Encoding metrics: predict each neuroid from model features on held-out stimuli, score by Pearson r.
 
-:func:`cross_validated_encoding` is the generic loop (align by stimulus id, average repetitions,
-fit on train, predict test, correlate per neuroid) for any regression with ``fit`` / ``predict``;
-:func:`score_correlations` turns its per-split × per-neuroid correlations into a `Score`, with an
-optional per-neuroid reliability ceiling; ``ridge`` (:func:`ridge_encoding`) is the registered metric.
+One cross-validation engine serves every metric that fits a mapping: :func:`cross_validated_predictions`
+clones an estimator per split (``sklearn.base.clone``), fits it on the training stimuli and returns the
+held-out predictions of each split (plus per-split fitted info, e.g. chosen alphas). :func:`encoding_score`,
+the one encoding entry point, aligns features and responses, runs the engine and summarises the held-out
+correlations with :func:`score_correlations`; ``ridge`` (:func:`ridge_encoding`) and the variants, stacking,
+veRSA and partitioning are built on the same engine. Compute settings (backend, device, dtype) come from
+``brainalign.core.config``.
 
 Score convention: ``r_i`` is neuroid i's correlation averaged over splits; ``raw = median_i r_i``.
 With a ceiling ``c_i`` (reliability, variance units), neuroids with ``c_i <= 0`` or NaN are dropped,
 ``n_i = r_i |r_i| / c_i`` (explained variance over explainable variance), ``value = median_i n_i``
-and ``ceiling = median_i c_i``. ``error`` is the SEM over splits of each split's value.
+and ``ceiling = median_i c_i``. ``error`` is the SEM over splits of each split's value. ``per_neuroid``
+is labelled with the responses' neuroid coordinates.
 
 >>> from brainalign.data.synthetic import simulated_brain
 >>> brain = simulated_brain(n_stimuli=200, n_features=5, n_neuroids=4, snr=4.0)
 >>> score = ridge_encoding(brain.features, brain.responses, ceiling=brain.reliability)
->>> bool(0.9 < score.value < 1.1), score.per_split.shape
-(True, (5,))
+>>> bool(0.9 < score.value < 1.1), score.per_split.shape, score.per_neuroid.dims
+(True, (5,), ('neuroid',))
 """
 
 from __future__ import annotations
@@ -28,8 +32,10 @@ from typing import Any
 from array_api_compat import device as _device_of
 import numpy as np
 import xarray as xr
+from sklearn.base import clone
 
-from brainalign.core.backend import BackendName, asarray, namespace, to_numpy
+from brainalign.core.backend import asarray, namespace, to_numpy
+from brainalign.core.config import compute_settings, get_config
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import NEUROID, REPETITION, STIMULUS, align, check_finite
 from brainalign.core.score import Score
@@ -40,52 +46,120 @@ from brainalign.mapping.ridge import DEFAULT_ALPHAS, RidgeCV
 
 
 @dataclass
-class EncodingResult:
-    """Held-out Pearson r per split × neuroid, and what ``summarize`` reported about each fitted regression."""
+class CrossValidatedPredictions:
+    """Per split: held-out predictions and measured targets (arrays of the compute context), the split itself,
+    and what ``summarize`` reported about the estimator fitted on its training stimuli."""
 
-    correlations: np.ndarray
-    fit_summaries: list[Any] = field(default_factory=list)
+    predictions: list[Any]
+    targets: list[Any]
+    splits: Splits
+    fitted: list[Any] = field(default_factory=list)
+
+    def correlations(self) -> np.ndarray:
+        """Held-out Pearson r, splits × targets."""
+        return np.stack([to_numpy(pearson_r(p, y)) for p, y in zip(self.predictions, self.targets)]).astype(float)
+
+    def out_of_fold(self) -> np.ndarray:
+        """One prediction per stimulus (stimuli × targets), from the split that held it out.
+
+        The splits must partition the stimuli (every stimulus in exactly one test set).
+        """
+        n = 1 + max(int(test.max()) for _, test in self.splits)
+        pooled = np.full((n, self.predictions[0].shape[1]), np.nan)
+        for (_, test), predicted in zip(self.splits, self.predictions):
+            pooled[test] = to_numpy(predicted)
+        if np.isnan(pooled).any():
+            raise InvalidInputError("the splits do not test every row once; out-of-fold predictions need a partition")
+        return pooled
 
 
-def cross_validated_encoding(
-    source: xr.DataArray,
-    target: xr.DataArray,
-    regression_factory: Callable[[], Any],
-    splits: Splits,
-    *,
-    backend: BackendName = "numpy",
-    device: str | None = None,
-    dtype: str = "float32",
-    summarize: Callable[[Any], Any] | None = None,
-) -> EncodingResult:
-    """Fit a fresh ``regression_factory()`` on each split's training stimuli and correlate its test predictions.
+def cross_validated_predictions(estimator: Any, X: Any, Y: Any, splits: Splits, *,
+                                summarize: Callable[[Any], Any] | None = None) -> CrossValidatedPredictions:
+    """Fit a clone of ``estimator`` on each split's training rows and predict its test rows.
 
-    ``source`` are `Features` (stimulus × unit), ``target`` `Responses` (stimulus × neuroid, repetitions
-    averaged with NaN-aware means when present); both are aligned by ``stimulus_id``.
+    ``X`` (stimuli × features) and ``Y`` (stimuli × targets; 1-D is one target) are converted to the
+    compute context's backend, device and dtype (torch inputs keep theirs: ``core.config.compute_settings``);
+    ``summarize(fitted_estimator)`` is kept per split.
 
     >>> import numpy as np
-    >>> from brainalign.core.labels import make_features, make_responses
-    >>> ids = [f"s{i}" for i in range(30)]
-    >>> x = np.random.default_rng(0).normal(size=(30, 3))
-    >>> result = cross_validated_encoding(make_features(x, ids), make_responses(x[:, :2], ids),
-    ...                                   lambda: RidgeCV(alphas=[1e-3]), kfold_splits(30, 3))
-    >>> result.correlations.shape, bool((result.correlations > 0.99).all())
-    ((3, 2), True)
+    >>> from brainalign.mapping.linear import LinearRegression
+    >>> X = np.arange(12.0)[:, None]
+    >>> cv = cross_validated_predictions(LinearRegression(), X, 2 * X, kfold_splits(12, 3))
+    >>> len(cv.predictions), cv.out_of_fold()[:3, 0].round(3).tolist()
+    (3, [0.0, 2.0, 4.0])
     """
-    X, Y = encoding_matrices(source, target)
-    splits = check_splits(splits, X.shape[0])
+    backend, device, dtype, _ = compute_settings(X, Y)
     X, Y = asarray(X, backend, device, dtype), asarray(Y, backend, device, dtype)
+    Y = Y[:, None] if Y.ndim == 1 else Y
+    splits = check_splits(splits, X.shape[0])
     xp = namespace(X)
-    correlations, summaries = [], []
+    predictions, targets, fitted = [], [], []
     for train, test in splits:
-        train, test = xp.asarray(train, device=_device_of(X)), xp.asarray(test, device=_device_of(X))
-        model = regression_factory()
-        model.fit(xp.take(X, train, axis=0), xp.take(Y, train, axis=0))
-        predictions = asarray(model.predict(xp.take(X, test, axis=0)), backend, device, dtype)
-        correlations.append(to_numpy(pearson_r(predictions, xp.take(Y, test, axis=0))))
+        train_index, test_index = (xp.asarray(i, device=_device_of(X)) for i in (train, test))
+        model = clone_estimator(estimator).fit(xp.take(X, train_index, axis=0), xp.take(Y, train_index, axis=0))
+        predicted = asarray(model.predict(xp.take(X, test_index, axis=0)), backend, device, dtype)
+        predictions.append(xp.reshape(predicted, (len(test), -1)))
+        targets.append(xp.take(Y, test_index, axis=0))
         if summarize is not None:
-            summaries.append(summarize(model))
-    return EncodingResult(np.stack(correlations).astype(float), summaries)
+            fitted.append(summarize(model))
+    return CrossValidatedPredictions(predictions, targets, splits, fitted)
+
+
+def clone_estimator(estimator: Any) -> Any:
+    """An unfitted copy of ``estimator`` with the same parameters (``sklearn.base.clone``; a deep copy for
+    objects without ``get_params``), computing with the context's backend, device and dtype.
+
+    >>> from brainalign.mapping.ridge import RidgeCV
+    >>> ridge = RidgeCV([1.0, 10.0], cv=3)
+    >>> copy = clone_estimator(ridge)
+    >>> copy is not ridge, copy.cv
+    (True, 3)
+    """
+    copy = clone(estimator, safe=False)
+    if hasattr(copy, "dtype"):  # stop-gap: estimators that still take compute settings get the context's
+        config = get_config()
+        copy.backend, copy.device, copy.dtype = config["backend"], config["device"], config["dtype"]
+    return copy
+
+
+def resolve_splits(n: int, splits: Splits | None = None, n_splits: int = 5, seed: int = 0) -> Splits:
+    """The given ``splits`` (checked against ``n`` stimuli), else ``n_splits`` seeded shuffled folds.
+
+    >>> [test.tolist() for _, test in resolve_splits(4, [([0, 1], [2, 3])])]
+    [[2, 3]]
+    """
+    return kfold_splits(n, n_splits, shuffle=True, seed=seed) if splits is None else check_splits(splits, n)
+
+
+MIN_STIMULI = 4
+
+
+def undefined_reason(X: Any, Y: Any) -> str | None:
+    """Why a cross-validated comparison of ``X`` and ``Y`` (stimuli × columns) is undefined, or None.
+
+    >>> undefined_reason(np.zeros((5, 2)), np.eye(5))
+    'the source is constant across stimuli'
+    """
+    X, Y = to_numpy(X), to_numpy(Y)
+    if X.shape[0] < MIN_STIMULI:
+        return f"only {X.shape[0]} stimuli (at least {MIN_STIMULI} are needed)"
+    for name, values in (("source", X), ("target", Y)):
+        if not np.ptp(values, axis=0).any():
+            return f"the {name} is constant across stimuli"
+    return None
+
+
+def undefined_score(reason: str, metric: str, **provenance: Any) -> Score:
+    """A NaN `Score`, with one warning saying why the ``metric`` is undefined.
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     undefined_score("only 3 stimuli", "versa").value, str(caught[0].message)
+    (nan, 'versa is undefined: only 3 stimuli; the score is NaN')
+    """
+    warnings.warn(f"{metric} is undefined: {reason}; the score is NaN", RuntimeWarning, stacklevel=3)
+    return Score(value=math.nan, provenance={"metric": metric, **provenance})
 
 
 def encoding_matrices(source: xr.DataArray, target: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
@@ -98,6 +172,12 @@ def encoding_matrices(source: xr.DataArray, target: xr.DataArray) -> tuple[np.nd
     >>> encoding_matrices(make_features(np.eye(2), ["b", "a"]), reps)[1].tolist()
     [[1.0], [3.0]]
     """
+    X, Y, _ = _encoding_arrays(source, target)
+    return X, Y
+
+
+def _encoding_arrays(source: xr.DataArray, target: xr.DataArray) -> tuple[np.ndarray, np.ndarray, xr.DataArray]:
+    """:func:`encoding_matrices` plus the aligned, repetition-averaged responses (for their neuroid labels)."""
     source, target = align(source, target)
     if REPETITION in target.dims:
         with warnings.catch_warnings():
@@ -110,11 +190,27 @@ def encoding_matrices(source: xr.DataArray, target: xr.DataArray) -> tuple[np.nd
     Y = np.asarray(target.transpose(STIMULUS, NEUROID).values)
     check_finite(X, "source features")
     check_finite(Y, "target responses (after averaging repetitions)")
-    return X, Y
+    return X, Y, target
 
 
-def score_correlations(correlations: np.ndarray, ceiling: np.ndarray | None = None) -> Score:
-    """`Score` from held-out correlations (splits × neuroids), ceiling-normalised when ``ceiling`` is given.
+def label_neuroids(values: Any, responses: xr.DataArray | None) -> Any:
+    """``values`` (one per neuroid) as a DataArray over ``neuroid`` with the responses' neuroid coordinates.
+
+    >>> from brainalign.core.labels import make_responses
+    >>> r = make_responses(np.zeros((2, 2)), ["a", "b"], neuroid_coords={"region": ["IT", "V4"]})
+    >>> label_neuroids(np.array([0.5, 0.2]), r).region.values.tolist()
+    ['IT', 'V4']
+    """
+    if responses is None:
+        return values
+    coords = {name: coord for name, coord in responses.coords.items() if coord.dims == (NEUROID,)}
+    return xr.DataArray(np.asarray(values), dims=(NEUROID,), coords=coords)
+
+
+def score_correlations(correlations: np.ndarray, ceiling: np.ndarray | None = None,
+                       responses: xr.DataArray | None = None) -> Score:
+    """`Score` from held-out correlations (splits × neuroids), ceiling-normalised when ``ceiling`` is given;
+    ``per_neuroid`` carries the neuroid coordinates of ``responses`` when given.
 
     >>> import numpy as np
     >>> s = score_correlations(np.array([[0.5, 0.6], [0.7, 0.6]]), ceiling=np.array([0.36, 0.0]))
@@ -143,7 +239,43 @@ def score_correlations(correlations: np.ndarray, ceiling: np.ndarray | None = No
         ceiling_value = _nanmedian(safe_c)
     error = float(np.std(per_split, ddof=1) / np.sqrt(n_splits)) if n_splits > 1 else math.nan
     return Score(value=_nanmedian(per_neuroid), raw=_nanmedian(r), ceiling=ceiling_value, error=error,
-                 per_neuroid=per_neuroid, per_split=per_split, extra=extra)
+                 per_neuroid=label_neuroids(per_neuroid, responses), per_split=per_split, extra=extra)
+
+
+def encoding_score(
+    source: xr.DataArray,
+    target: xr.DataArray,
+    estimator: Any,
+    metric: str,
+    *,
+    splits: Splits | None = None,
+    n_splits: int = 5,
+    seed: int = 0,
+    ceiling: np.ndarray | None = None,
+    summarize: Callable[[Any], Any] | None = None,
+) -> Score:
+    """The encoding entry point: held-out correlations of ``estimator`` (cloned per split) summarised as a `Score`.
+
+    ``source`` are `Features` (stimulus × unit), ``target`` `Responses` (stimulus × neuroid, repetitions
+    averaged with NaN-aware means when present), aligned by ``stimulus_id``; seeded ``n_splits``-fold CV
+    unless ``splits`` are given. With ``summarize``, ``extra["fitted"]`` lists its result per split.
+
+    >>> from brainalign.data.synthetic import simulated_brain
+    >>> from brainalign.mapping.linear import LinearRegression
+    >>> brain = simulated_brain(n_stimuli=60, n_features=5, n_neuroids=3, snr=4.0)
+    >>> bool(encoding_score(brain.features, brain.responses, LinearRegression(), "ols").raw > 0.8)
+    True
+    """
+    X, Y, responses = _encoding_arrays(source, target)
+    splits = resolve_splits(len(Y), splits, n_splits, seed)
+    result = cross_validated_predictions(estimator, X, Y, splits, summarize=summarize)
+    score = score_correlations(result.correlations(), ceiling, responses)
+    if summarize is not None:
+        score.extra["fitted"] = result.fitted
+    config = get_config()
+    score.provenance.update(metric=metric, seed=seed, n_splits=len(splits), backend=config["backend"],
+                            dtype=config["dtype"])
+    return score
 
 
 @register_metric("ridge")
@@ -152,35 +284,26 @@ def ridge_encoding(
     target: xr.DataArray,
     *,
     alphas: Sequence[float] | np.ndarray = DEFAULT_ALPHAS,
-    n_splits: int = 5,
+    inner_cv: int | str | Splits = 5,
     splits: Splits | None = None,
-    inner_folds: int = 5,
-    ceiling: np.ndarray | None = None,
+    n_splits: int = 5,
     seed: int = 0,
-    backend: BackendName = "numpy",
-    device: str | None = None,
-    dtype: str = "float32",
+    ceiling: np.ndarray | None = None,
 ) -> Score:
-    """Ridge encoding score: per-target alpha chosen by ``inner_folds``-fold CV inside each training set,
-    held-out Pearson r over ``n_splits`` seeded folds (or the given ``splits``), summarised by
-    :func:`score_correlations`.
+    """Ridge encoding score: per-target alpha chosen by ``inner_cv`` (folds, ``"loo"`` or splits) inside each
+    training set, held-out Pearson r over ``n_splits`` seeded folds (or the given ``splits``), summarised by
+    :func:`score_correlations`; ``extra`` reports the chosen alphas.
     """
-    n_stimuli = target.sizes[STIMULUS]
-    splits = kfold_splits(n_stimuli, n_splits, shuffle=True, seed=seed) if splits is None else splits
-    result = cross_validated_encoding(
-        source, target,
-        lambda: RidgeCV(alphas, cv=inner_folds, backend=backend, device=device, dtype=dtype, seed=seed),
-        splits, backend=backend, device=device, dtype=dtype,
-        summarize=lambda model: to_numpy(model.best_alphas_),
-    )
-    score = score_correlations(result.correlations, ceiling)
-    chosen = np.concatenate(result.fit_summaries)
+    score = encoding_score(source, target, RidgeCV(alphas=alphas, cv=inner_cv, seed=seed), "ridge", splits=splits,
+                           n_splits=n_splits, seed=seed, ceiling=ceiling,
+                           summarize=lambda model: to_numpy(model.best_alphas_))
+    chosen_per_split = score.extra.pop("fitted")
+    chosen = np.concatenate(chosen_per_split)
     grid = np.sort(np.asarray(alphas, dtype=float))
     edge = np.isclose(chosen, grid[0], rtol=1e-5) | np.isclose(chosen, grid[-1], rtol=1e-5)
     score.extra.update(alpha_median=float(np.median(chosen)), alpha_at_grid_edge=float(edge.mean()),
-                       best_alphas=np.stack(result.fit_summaries))
-    score.provenance.update(metric="ridge", seed=seed, n_splits=len(splits), inner_folds=inner_folds,
-                            backend=backend, dtype=dtype)
+                       best_alphas=np.stack(chosen_per_split))
+    score.provenance["inner_folds"] = inner_cv if isinstance(inner_cv, (int, str)) else "splits"
     return score
 
 

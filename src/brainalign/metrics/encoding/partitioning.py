@@ -23,7 +23,7 @@ models on the first ``k`` and the last ``k`` spaces to bound, per target, the ra
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,8 +31,8 @@ import numpy as np
 import xarray as xr
 
 from brainalign.core.errors import InvalidInputError
-from brainalign.mapping.cv import Splits, kfold_splits
-from brainalign.metrics.encoding.engine import encoding_matrices
+from brainalign.mapping.cv import Splits
+from brainalign.metrics.encoding.engine import encoding_matrices, resolve_splits
 from brainalign.mapping.ridge import DEFAULT_ALPHAS, RidgeCV
 from brainalign.metrics.encoding.stacking import StackedRegression, out_of_fold_predictions
 
@@ -51,15 +51,16 @@ class VariancePartition:
         return self.regions[(space,)]
 
 
-def cross_validated_r2(X: np.ndarray, Y: np.ndarray, regression_factory: Callable[[], Any], splits: Splits) -> np.ndarray:
-    """Per-target R² = 1 − SSE/SST of out-of-fold predictions (pooled over folds).
+def cross_validated_r2(X: np.ndarray, Y: np.ndarray, estimator: Any, splits: Splits) -> np.ndarray:
+    """Per-target R² = 1 − SSE/SST of out-of-fold predictions (pooled over folds) of clones of ``estimator``.
 
     >>> import numpy as np
+    >>> from brainalign.mapping.cv import kfold_splits
     >>> X = np.arange(30.0)[:, None]
-    >>> cross_validated_r2(X, 3 * X, lambda: RidgeCV([1e-6], dtype="float64"), kfold_splits(30, 3)).round(3).tolist()
+    >>> cross_validated_r2(X, 3 * X, RidgeCV([1e-6]), kfold_splits(30, 3)).round(3).tolist()
     [1.0]
     """
-    predictions = out_of_fold_predictions(X, Y, regression_factory, splits)
+    predictions = out_of_fold_predictions(X, Y, estimator, splits)
     Y = Y[:, None] if Y.ndim == 1 else Y
     return 1 - ((Y - predictions) ** 2).sum(0) / ((Y - Y.mean(0)) ** 2).sum(0)
 
@@ -68,22 +69,24 @@ def variance_partitioning(
     spaces: Mapping[str, xr.DataArray],
     target: xr.DataArray,
     *,
-    regression_factory: Callable[[], Any] | None = None,
-    n_splits: int = 5,
+    estimator: Any = None,
+    inner_cv: int = 5,
     splits: Splits | None = None,
+    n_splits: int = 5,
     seed: int = 0,
 ) -> VariancePartition:
-    """Unique and shared cross-validated variance of 2–4 named feature spaces (default regression: RidgeCV)."""
+    """Unique and shared cross-validated variance of 2–4 named feature spaces, each subset's model a clone of
+    ``estimator`` (default: ridge over the default alpha grid with ``inner_cv`` inner folds)."""
     names = list(spaces)
     if not 2 <= len(names) <= MAX_PARTITION_SPACES:
         raise InvalidInputError(f"variance partitioning needs 2 to {MAX_PARTITION_SPACES} feature spaces; "
                                 f"got {len(names)}: {names}")
     matrices = {name: encoding_matrices(features, target) for name, features in spaces.items()}
     Y = matrices[names[0]][1]
-    splits = kfold_splits(len(Y), n_splits, shuffle=True, seed=seed) if splits is None else splits
-    factory = regression_factory or (lambda: RidgeCV(DEFAULT_ALPHAS, cv=5, dtype="float64", seed=seed))
+    splits = resolve_splits(len(Y), splits, n_splits, seed)
+    estimator = RidgeCV(DEFAULT_ALPHAS, cv=inner_cv, seed=seed) if estimator is None else estimator
     subsets = [s for size in range(1, len(names) + 1) for s in itertools.combinations(names, size)]
-    r2 = {s: cross_validated_r2(np.concatenate([matrices[n][0] for n in s], axis=1), Y, factory, splits)
+    r2 = {s: cross_validated_r2(np.concatenate([matrices[n][0] for n in s], axis=1), Y, estimator, splits)
           for s in subsets}
     full = r2[tuple(names)]
     lost = {s: full - r2.get(tuple(n for n in names if n not in s), np.zeros_like(full)) for s in subsets}
@@ -106,7 +109,7 @@ class StructuredPartition:
 
 def structured_variance_partitioning(
     X_train: np.ndarray, Y_train: np.ndarray, X_test: np.ndarray, Y_test: np.ndarray, block_sizes: Sequence[int],
-    *, regression_factory: Callable[[], Any] | None = None, tolerance: float = 0.01, seed: int = 0,
+    *, estimator: Any = None, tolerance: float = 0.01, seed: int = 0,
 ) -> StructuredPartition:
     """Bound, per target, the ordered feature spaces (e.g. layers) a stacked model needs (Lin et al. 2024).
 
@@ -114,7 +117,7 @@ def structured_variance_partitioning(
     ``tolerance``; ``lower`` the last start index whose spaces ``lower..K-1`` still do. A target driven by
     layer 2 alone gets ``lower = upper = 2``.
     """
-    model = StackedRegression(block_sizes, regression_factory, seed=seed).fit(X_train, Y_train)
+    model = StackedRegression(block_sizes, estimator, seed=seed).fit(X_train, Y_train)
     Y_test = np.asarray(Y_test)
     Y_test = Y_test[:, None] if Y_test.ndim == 1 else Y_test
     total = ((Y_test - Y_test.mean(0)) ** 2).sum(0)

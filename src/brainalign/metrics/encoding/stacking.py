@@ -9,7 +9,7 @@ first or last spaces of an ordered list gives structured variance partitioning.
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
 >>> X = rng.normal(size=(120, 6)); Y = X[:, :1] + 0.1 * rng.normal(size=(120, 1))
->>> model = StackedRegression([3, 3], regression_factory=lambda: RidgeCV([1.0], dtype="float64")).fit(X, Y)
+>>> model = StackedRegression([3, 3], RidgeCV([1.0])).fit(X, Y)
 >>> model.weights_.round(1).tolist()
 [[1.0, 0.0]]
 """
@@ -17,17 +17,17 @@ first or last spaces of an ordered list gives structured variance partitioning.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from brainalign.core.backend import BackendName, to_numpy
+from brainalign.core.backend import to_numpy
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.score import Score
 from brainalign.mapping.cv import Splits, kfold_splits
-from brainalign.metrics.encoding.variants import encoding_score
+from brainalign.metrics.encoding.engine import clone_estimator, cross_validated_predictions, encoding_score
 from brainalign.mapping.reduction import layer_block_sizes
 from brainalign.metrics.registry import register_metric
 from brainalign.mapping.ridge import DEFAULT_ALPHAS, RidgeCV
@@ -35,23 +35,15 @@ from brainalign.mapping.ridge import DEFAULT_ALPHAS, RidgeCV
 MAX_SPACES = 10
 
 
-def out_of_fold_predictions(X: Any, Y: Any, regression_factory: Callable[[], Any], splits: Splits) -> np.ndarray:
-    """Predictions for every row from a regression fitted on the other folds (each row in one test fold).
+def out_of_fold_predictions(X: Any, Y: Any, estimator: Any, splits: Splits) -> np.ndarray:
+    """Predictions for every row from a clone of ``estimator`` fitted on the other folds (each row in one test fold).
 
     >>> import numpy as np
     >>> X = np.arange(20.0)[:, None]; Y = 2 * X
-    >>> out_of_fold_predictions(X, Y, lambda: RidgeCV([1e-6], dtype="float64"), kfold_splits(20, 4)).shape
+    >>> out_of_fold_predictions(X, Y, RidgeCV([1e-6]), kfold_splits(20, 4)).shape
     (20, 1)
     """
-    X, Y = np.asarray(X), np.asarray(Y)
-    Y = Y[:, None] if Y.ndim == 1 else Y
-    predictions = np.full(Y.shape, np.nan)
-    for train, test in splits:
-        model = regression_factory().fit(X[train], Y[train])
-        predictions[test] = to_numpy(model.predict(X[test])).reshape(len(test), -1)
-    if np.isnan(predictions).any():
-        raise InvalidInputError("the splits do not test every row once; out-of-fold predictions need a partition")
-    return predictions
+    return cross_validated_predictions(estimator, X, Y, splits).out_of_fold()
 
 
 def convex_least_squares(gram: np.ndarray, cross: np.ndarray) -> np.ndarray:
@@ -89,37 +81,43 @@ def convex_least_squares(gram: np.ndarray, cross: np.ndarray) -> np.ndarray:
 
 
 class StackedRegression:
-    """One regression per block of columns (``block_sizes``), mixed per target by convex stacking weights.
+    """One clone of ``estimator`` per block of columns (``block_sizes``), mixed per target by convex stacking
+    weights fitted on ``inner_cv``-fold out-of-fold predictions (default estimator: ridge over the default grid).
 
     After ``fit``: ``weights_`` (targets × spaces). :meth:`predict` mixes all spaces; :meth:`predict_subset`
     re-solves the weights for a subset of spaces (from the stored out-of-fold statistics) and mixes those.
     """
 
-    def __init__(self, block_sizes: Sequence[int], regression_factory: Callable[[], Any] | None = None,
-                 inner_folds: int = 5, seed: int = 0):
-        self.block_sizes = [int(b) for b in block_sizes]
-        if len(self.block_sizes) < 1 or min(self.block_sizes) < 1:
-            raise InvalidInputError(f"block_sizes must be positive unit counts; got {list(block_sizes)}")
-        self.regression_factory = regression_factory or (lambda: RidgeCV(DEFAULT_ALPHAS, cv=5, seed=seed))
-        self.inner_folds, self.seed = inner_folds, seed
+    def __init__(self, block_sizes: Sequence[int], estimator: Any = None, inner_cv: int = 5, seed: int = 0):
+        self.block_sizes = block_sizes
+        self.estimator = estimator
+        self.inner_cv = inner_cv
+        self.seed = seed
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Constructor parameters (for ``sklearn.base.clone``)."""
+        return {"block_sizes": self.block_sizes, "estimator": self.estimator, "inner_cv": self.inner_cv,
+                "seed": self.seed}
 
     def _blocks(self, X: Any) -> list[np.ndarray]:
-        X = to_numpy(X)
-        if X.shape[1] != sum(self.block_sizes):
-            raise InvalidInputError(f"X has {X.shape[1]} columns; block_sizes {self.block_sizes} sum to "
-                                    f"{sum(self.block_sizes)}")
-        edges = np.cumsum([0, *self.block_sizes])
+        X, sizes = to_numpy(X), [int(b) for b in self.block_sizes]
+        if len(sizes) < 1 or min(sizes) < 1:
+            raise InvalidInputError(f"block_sizes must be positive unit counts; got {list(self.block_sizes)}")
+        if X.shape[1] != sum(sizes):
+            raise InvalidInputError(f"X has {X.shape[1]} columns; block_sizes {sizes} sum to {sum(sizes)}")
+        edges = np.cumsum([0, *sizes])
         return [X[:, a:b] for a, b in zip(edges[:-1], edges[1:])]
 
     def fit(self, X: Any, Y: Any) -> "StackedRegression":
         blocks, Y = self._blocks(X), to_numpy(Y)
         Y = Y[:, None] if Y.ndim == 1 else Y
-        splits = kfold_splits(len(Y), self.inner_folds, shuffle=True, seed=self.seed)
-        held_out = np.stack([out_of_fold_predictions(b, Y, self.regression_factory, splits) for b in blocks], -1)
+        estimator = RidgeCV(DEFAULT_ALPHAS, cv=5, seed=self.seed) if self.estimator is None else self.estimator
+        splits = kfold_splits(len(Y), self.inner_cv, shuffle=True, seed=self.seed)
+        held_out = np.stack([out_of_fold_predictions(b, Y, estimator, splits) for b in blocks], -1)
         self.gram_ = np.einsum("ntk,ntl->tkl", held_out, held_out)  # targets × spaces × spaces
         self.cross_ = np.einsum("ntk,nt->tk", held_out, Y)
         self.weights_ = convex_least_squares(self.gram_, self.cross_)
-        self.models_ = [self.regression_factory().fit(b, Y) for b in blocks]
+        self.models_ = [clone_estimator(estimator).fit(b, Y) for b in blocks]
         return self
 
     def _mix(self, X: Any, spaces: Sequence[int], weights: np.ndarray) -> np.ndarray:
@@ -138,20 +136,14 @@ class StackedRegression:
 
 @register_metric("stacked")
 def stacked_encoding(source: xr.DataArray, target: xr.DataArray, *, block_sizes: Sequence[int] | None = None,
-                     alphas: Sequence[float] | np.ndarray = DEFAULT_ALPHAS, inner_folds: int = 5, seed: int = 0,
-                     backend: BackendName = "numpy", device: str | None = None, dtype: str = "float32",
-                     **options: Any) -> Score:
-    """Stacked ridge encoding over feature spaces (default: the ``layer`` blocks of concatenated features).
-
-    ``options`` as :func:`~brainalign.metrics.encoding.variants.encoding_score` (splits, ceiling, ...).
-    """
+                     alphas: Sequence[float] | np.ndarray = DEFAULT_ALPHAS, inner_cv: int = 5,
+                     splits: Splits | None = None, n_splits: int = 5, seed: int = 0,
+                     ceiling: np.ndarray | None = None) -> Score:
+    """Stacked ridge encoding over feature spaces (default: the ``layer`` blocks of concatenated features),
+    cross-validated by :func:`~brainalign.metrics.encoding.engine.encoding_score`."""
     blocks = layer_block_sizes(source) if block_sizes is None else list(block_sizes)
-
-    def factory() -> StackedRegression:
-        return StackedRegression(blocks, lambda: RidgeCV(alphas, cv=inner_folds, backend=backend, device=device,
-                                                         dtype=dtype, seed=seed), inner_folds, seed)
-
-    score = encoding_score(source, target, factory, "stacked", seed=seed, backend=backend, device=device,
-                           dtype=dtype, **options)
+    stacked = StackedRegression(blocks, RidgeCV(alphas, cv=inner_cv, seed=seed), inner_cv, seed)
+    score = encoding_score(source, target, stacked, "stacked", splits=splits, n_splits=n_splits, seed=seed,
+                           ceiling=ceiling)
     score.provenance["block_sizes"] = str(blocks)
     return score

@@ -1,7 +1,7 @@
 """Registered encoding metrics beyond ridge: other mappings, other directions, time bins as samples.
 
-All reuse :func:`~brainalign.metrics.encoding.engine.cross_validated_encoding` and the encoding Score convention
-(``raw`` = median over predicted columns of the split-mean held-out r; optional per-neuroid ceiling).
+All reuse :func:`~brainalign.metrics.encoding.engine.encoding_score` (the one CV engine) and the encoding Score
+convention (``raw`` = median over predicted columns of the split-mean held-out r; optional per-neuroid ceiling).
 
 * ``pls`` (Brain-Score's default: 25 components, no scaling), ``ols``, ``neuron-to-neuron``: model → brain.
 * ``reverse-ridge``: brain → model, scored over model units (how much of the model the brain explains).
@@ -17,84 +17,49 @@ All reuse :func:`~brainalign.metrics.encoding.engine.cross_validated_encoding` a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+import functools
+from collections.abc import Sequence
 
 import numpy as np
 import xarray as xr
 
-from brainalign.core.backend import BackendName
 from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.core.labels import (NEUROID, REPETITION, STIMULUS, TIME, align, check_finite, make_features,
                                     make_responses, stimulus_ids)
 from brainalign.core.score import Score
-from brainalign.mapping.cv import Splits, kfold_splits
-from brainalign.metrics.encoding.engine import cross_validated_encoding, encoding_matrices, score_correlations
+from brainalign.mapping.cv import Splits
+from brainalign.metrics.encoding.engine import encoding_matrices, encoding_score, resolve_splits
 from brainalign.mapping.linear import LinearRegression, NeuronToNeuron
 from brainalign.mapping.pls import BRAIN_SCORE_COMPONENTS, PLSRegression
 from brainalign.metrics.registry import register_metric
 from brainalign.mapping.ridge import DEFAULT_ALPHAS, RidgeCV
 
 
-def encoding_score(
-    source: xr.DataArray,
-    target: xr.DataArray,
-    regression_factory: Callable[[], Any],
-    metric: str,
-    *,
-    n_splits: int = 5,
-    splits: Splits | None = None,
-    ceiling: np.ndarray | None = None,
-    seed: int = 0,
-    backend: BackendName = "numpy",
-    device: str | None = None,
-    dtype: str = "float32",
-) -> Score:
-    """Cross-validated encoding `Score` of any regression (seeded k-fold unless ``splits`` are given).
-
-    >>> from brainalign.data.synthetic import simulated_brain
-    >>> brain = simulated_brain(n_stimuli=60, n_features=5, n_neuroids=3, snr=4.0)
-    >>> bool(encoding_score(brain.features, brain.responses, LinearRegression, "ols").raw > 0.8)
-    True
-    """
-    splits = kfold_splits(target.sizes[STIMULUS], n_splits, shuffle=True, seed=seed) if splits is None else splits
-    result = cross_validated_encoding(source, target, regression_factory, splits,
-                                      backend=backend, device=device, dtype=dtype)
-    score = score_correlations(result.correlations, ceiling)
-    score.provenance.update(metric=metric, seed=seed, n_splits=len(splits), backend=backend, dtype=dtype)
-    return score
-
-
 @register_metric("pls")
 def pls_encoding(source: xr.DataArray, target: xr.DataArray, *, n_components: int = BRAIN_SCORE_COMPONENTS,
-                 backend: BackendName = "numpy", device: str | None = None, dtype: str = "float32",
-                 **options: Any) -> Score:
-    """PLS encoding (Brain-Score's mapping); ``options`` as :func:`encoding_score` (splits, ceiling, seed, ...)."""
-    score = encoding_score(source, target, lambda: PLSRegression(n_components, backend, device, dtype), "pls",
-                           backend=backend, device=device, dtype=dtype, **options)
+                 splits: Splits | None = None, n_splits: int = 5, seed: int = 0,
+                 ceiling: np.ndarray | None = None) -> Score:
+    """PLS encoding (Brain-Score's mapping), cross-validated by :func:`encoding_score`."""
+    score = encoding_score(source, target, PLSRegression(n_components=n_components), "pls", splits=splits,
+                           n_splits=n_splits, seed=seed, ceiling=ceiling)
     score.provenance["n_components"] = n_components
     return score
 
 
 @register_metric("ols")
-def ols_encoding(source: xr.DataArray, target: xr.DataArray, *, backend: BackendName = "numpy",
-                 device: str | None = None, dtype: str = "float32", **options: Any) -> Score:
+def ols_encoding(source: xr.DataArray, target: xr.DataArray, *, splits: Splits | None = None, n_splits: int = 5,
+                 seed: int = 0, ceiling: np.ndarray | None = None) -> Score:
     """Ordinary least squares encoding (minimum-norm when units outnumber training stimuli)."""
-    return encoding_score(source, target, lambda: LinearRegression(backend, device, dtype), "ols",
-                          backend=backend, device=device, dtype=dtype, **options)
+    return encoding_score(source, target, LinearRegression(), "ols", splits=splits, n_splits=n_splits, seed=seed,
+                          ceiling=ceiling)
 
 
 @register_metric("neuron-to-neuron")
-def neuron_to_neuron_encoding(source: xr.DataArray, target: xr.DataArray, *, backend: BackendName = "numpy",
-                              device: str | None = None, dtype: str = "float32", **options: Any) -> Score:
+def neuron_to_neuron_encoding(source: xr.DataArray, target: xr.DataArray, *, splits: Splits | None = None,
+                              n_splits: int = 5, seed: int = 0, ceiling: np.ndarray | None = None) -> Score:
     """Each neuroid predicted by its best-correlated model unit on the training stimuli, scored on held-out ones."""
-    return encoding_score(source, target, lambda: NeuronToNeuron(False, backend, device, dtype),
-                          "neuron-to-neuron", backend=backend, device=device, dtype=dtype, **options)
-
-
-def _ridge_factory(alphas: Sequence[float], inner_folds: int, seed: int, backend: BackendName, device: str | None,
-                   dtype: str) -> Callable[[], RidgeCV]:
-    return lambda: RidgeCV(alphas, cv=inner_folds, backend=backend, device=device, dtype=dtype, seed=seed)
+    return encoding_score(source, target, NeuronToNeuron(signed=False), "neuron-to-neuron", splits=splits,
+                          n_splits=n_splits, seed=seed, ceiling=ceiling)
 
 
 def swap_direction(source: xr.DataArray, target: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray]:
@@ -112,27 +77,26 @@ def swap_direction(source: xr.DataArray, target: xr.DataArray) -> tuple[xr.DataA
 
 @register_metric("reverse-ridge")
 def reverse_ridge_encoding(source: xr.DataArray, target: xr.DataArray, *,
-                           alphas: Sequence[float] | np.ndarray = DEFAULT_ALPHAS, inner_folds: int = 5, seed: int = 0,
-                           backend: BackendName = "numpy", device: str | None = None, dtype: str = "float32",
-                           **options: Any) -> Score:
+                           alphas: Sequence[float] | np.ndarray = DEFAULT_ALPHAS, inner_cv: int | str | Splits = 5,
+                           splits: Splits | None = None, n_splits: int = 5, seed: int = 0,
+                           ceiling: np.ndarray | None = None) -> Score:
     """Ridge from brain responses to model units; the score is the median held-out r over model units."""
-    brain, model = swap_direction(source, target)
-    return encoding_score(brain, model, _ridge_factory(alphas, inner_folds, seed, backend, device, dtype),
-                          "reverse-ridge", seed=seed, backend=backend, device=device, dtype=dtype, **options)
+    return encoding_score(*swap_direction(source, target), RidgeCV(alphas=alphas, cv=inner_cv, seed=seed),
+                          "reverse-ridge", splits=splits, n_splits=n_splits, seed=seed, ceiling=ceiling)
 
 
 @register_metric("bidirectional-ridge")
 def bidirectional_ridge_encoding(source: xr.DataArray, target: xr.DataArray, *,
-                                 alphas: Sequence[float] | np.ndarray = DEFAULT_ALPHAS, inner_folds: int = 5,
-                                 seed: int = 0, backend: BackendName = "numpy", device: str | None = None,
-                                 dtype: str = "float32", **options: Any) -> Score:
+                                 alphas: Sequence[float] | np.ndarray = DEFAULT_ALPHAS,
+                                 inner_cv: int | str | Splits = 5, splits: Splits | None = None, n_splits: int = 5,
+                                 seed: int = 0, ceiling: np.ndarray | None = None) -> Score:
     """Mean of forward (model → brain) and reverse (brain → model) ridge raw scores, both in ``extra``."""
-    if "ceiling" in options:
+    if ceiling is not None:
         raise InvalidInputError("bidirectional-ridge has no ceiling: the reverse direction predicts model units")
-    factory = _ridge_factory(alphas, inner_folds, seed, backend, device, dtype)
-    common = dict(seed=seed, backend=backend, device=device, dtype=dtype, **options)
-    forward = encoding_score(source, target, factory, "ridge", **common)
-    reverse = encoding_score(*swap_direction(source, target), factory, "reverse-ridge", **common)
+    ridge = RidgeCV(alphas=alphas, cv=inner_cv, seed=seed)
+    common = dict(splits=splits, n_splits=n_splits, seed=seed)
+    forward = encoding_score(source, target, ridge, "ridge", **common)
+    reverse = encoding_score(*swap_direction(source, target), ridge, "reverse-ridge", **common)
     score = Score(value=(forward.raw + reverse.raw) / 2, per_split=(forward.per_split + reverse.per_split) / 2,
                   extra={"forward": forward.raw, "reverse": reverse.raw})
     score.error = float(np.std(score.per_split, ddof=1) / np.sqrt(len(score.per_split)))
@@ -168,38 +132,30 @@ def flatten_time(source: xr.DataArray, target: xr.DataArray) -> tuple[xr.DataArr
     Y = np.asarray(target.values).reshape(n_stimuli * n_bins, n_neuroids)
     check_finite(Y, "target responses (after averaging repetitions)")
     ids = [f"{s}|t{b}" for s in stimulus_ids(target) for b in range(n_bins)]
-    return make_features(X, ids), make_responses(Y, ids), np.repeat(np.arange(n_stimuli), n_bins)
+    neuroid_coords = {name: c.values for name, c in target.coords.items() if c.dims == (NEUROID,)}
+    return (make_features(X, ids), make_responses(Y, ids, neuroid_coords=neuroid_coords),
+            np.repeat(np.arange(n_stimuli), n_bins))
 
 
 SPANTIME_REGRESSIONS = ("ridge", "pls")
 
 
 def spantime_encoding(source: xr.DataArray, target: xr.DataArray, *, regression: str = "ridge",
-                      n_splits: int = 5, splits: Splits | None = None, seed: int = 0,
-                      alphas: Sequence[float] | np.ndarray = DEFAULT_ALPHAS, n_components: int = BRAIN_SCORE_COMPONENTS,
-                      backend: BackendName = "numpy", device: str | None = None, dtype: str = "float32",
-                      **options: Any) -> Score:
+                      alphas: Sequence[float] | np.ndarray = DEFAULT_ALPHAS, inner_cv: int | str | Splits = 5,
+                      n_components: int = BRAIN_SCORE_COMPONENTS, splits: Splits | None = None, n_splits: int = 5,
+                      seed: int = 0, ceiling: np.ndarray | None = None) -> Score:
     """Encoding with time bins treated as samples; ``splits`` (over stimuli) are expanded to their time bins."""
-    factories = {"ridge": _ridge_factory(alphas, 5, seed, backend, device, dtype),
-                 "pls": lambda: PLSRegression(n_components, backend, device, dtype)}
-    if regression not in factories:
+    if regression not in SPANTIME_REGRESSIONS:
         raise UnknownNameError("spantime regression", regression, SPANTIME_REGRESSIONS)
+    estimator = (RidgeCV(alphas=alphas, cv=inner_cv, seed=seed) if regression == "ridge"
+                 else PLSRegression(n_components=n_components))
     features, responses, stimulus_of_sample = flatten_time(source, target)
-    n_stimuli = int(stimulus_of_sample.max()) + 1
-    splits = kfold_splits(n_stimuli, n_splits, shuffle=True, seed=seed) if splits is None else splits
+    splits = resolve_splits(int(stimulus_of_sample.max()) + 1, splits, n_splits, seed)
     sample_splits = [(np.flatnonzero(np.isin(stimulus_of_sample, train)),
                       np.flatnonzero(np.isin(stimulus_of_sample, test))) for train, test in splits]
-    return encoding_score(features, responses, factories[regression], f"spantime-{regression}",
-                          splits=sample_splits, seed=seed, backend=backend, device=device, dtype=dtype, **options)
+    return encoding_score(features, responses, estimator, f"spantime-{regression}", splits=sample_splits, seed=seed,
+                          ceiling=ceiling)
 
 
-@register_metric("spantime-ridge")
-def spantime_ridge_encoding(source: xr.DataArray, target: xr.DataArray, **options: Any) -> Score:
-    """:func:`spantime_encoding` with ridge."""
-    return spantime_encoding(source, target, regression="ridge", **options)
-
-
-@register_metric("spantime-pls")
-def spantime_pls_encoding(source: xr.DataArray, target: xr.DataArray, **options: Any) -> Score:
-    """:func:`spantime_encoding` with PLS."""
-    return spantime_encoding(source, target, regression="pls", **options)
+spantime_ridge_encoding = register_metric("spantime-ridge")(functools.partial(spantime_encoding, regression="ridge"))
+spantime_pls_encoding = register_metric("spantime-pls")(functools.partial(spantime_encoding, regression="pls"))

@@ -12,18 +12,18 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from brainalign.core.backend import BackendName, to_numpy
-from brainalign.core.config import config_context
-from brainalign.core.labels import STIMULUS, align, stimulus_ids
+from brainalign.core.errors import InvalidInputError
+from brainalign.core.labels import align, stimulus_ids
 from brainalign.core.score import Score
-from brainalign.mapping.cv import Splits, check_splits, kfold_splits
-from brainalign.metrics.encoding.engine import encoding_matrices
+from brainalign.mapping.cv import Splits
+from brainalign.metrics.encoding.engine import (cross_validated_predictions, encoding_matrices, resolve_splits,
+                                                undefined_reason, undefined_score)
 from brainalign.metrics.similarity.rdm_comparison import compare_rdms
 from brainalign.metrics.similarity.rdms import compute_rdm
 from brainalign.metrics.registry import register_metric
@@ -35,33 +35,36 @@ def versa(
     source: xr.DataArray,
     target: xr.DataArray,
     *,
-    regression_factory: Callable[[], Any] | None = None,
+    estimator: Any = None,
     alphas: Sequence[float] | np.ndarray = DEFAULT_ALPHAS,
+    inner_cv: int = 5,
     distance: str = "correlation",
-    comparison: str = "spearman",
-    n_splits: int = 5,
+    method: str = "spearman",
     splits: Splits | None = None,
+    n_splits: int = 5,
     seed: int = 0,
-    backend: BackendName = "numpy",
-    device: str | None = None,
-    dtype: str = "float32",
+    ceiling: None = None,
 ) -> Score:
-    """Mean over splits of ``comparison``(RDM of predicted, RDM of measured) test responses (``distance`` RDMs)."""
+    """Mean over splits of ``method``(RDM of predicted, RDM of measured) test responses (``distance`` RDMs).
+
+    The predictions are those of clones of ``estimator`` (default: ridge over ``alphas`` with ``inner_cv``
+    inner folds). Fewer than 4 stimuli, or constant features or responses, give NaN with one warning.
+    """
+    if ceiling is not None:
+        raise InvalidInputError("versa takes no ceiling: it compares RDMs, not per-neuroid predictions")
     X, Y = encoding_matrices(source, target)
+    provenance = dict(distance=distance, comparison=method, seed=seed, n_stimuli=len(Y))
+    reason = undefined_reason(X, Y)
+    if reason is not None:
+        return undefined_score(reason, "versa", **provenance)
     ids = np.asarray(stimulus_ids(align(source, target)[1]))
-    splits = check_splits(kfold_splits(len(Y), n_splits, shuffle=True, seed=seed) if splits is None else splits,
-                          len(Y))
-    factory = regression_factory or (lambda: RidgeCV(alphas, cv=5, backend=backend, device=device, dtype=dtype,
-                                                     seed=seed))
-    per_split = []
-    for train, test in splits:
-        predicted = to_numpy(factory().fit(X[train], Y[train]).predict(X[test]))
-        with config_context(backend=backend, device=device, dtype=dtype):
-            rdms = [compute_rdm(values, ids[test], distance) for values in (predicted, Y[test])]
-            per_split.append(float(compare_rdms(*rdms, comparison)[0, 0]))
-    per_split = np.asarray(per_split)
+    estimator = RidgeCV(alphas, cv=inner_cv, seed=seed) if estimator is None else estimator
+    result = cross_validated_predictions(estimator, X, Y, resolve_splits(len(Y), splits, n_splits, seed))
+    per_split = np.asarray([
+        float(compare_rdms(compute_rdm(predicted, ids[test], distance), compute_rdm(measured, ids[test], distance),
+                           method)[0, 0])
+        for predicted, measured, (_, test) in zip(result.predictions, result.targets, result.splits)])
     error = float(per_split.std(ddof=1) / np.sqrt(len(per_split))) if len(per_split) > 1 else float("nan")
     score = Score(value=float(per_split.mean()), error=error, per_split=per_split)
-    score.provenance.update(metric="versa", distance=distance, comparison=comparison, seed=seed,
-                            n_splits=len(splits), n_stimuli=int(target.sizes[STIMULUS]))
+    score.provenance.update(metric="versa", n_splits=len(result.splits), **provenance)
     return score

@@ -27,11 +27,12 @@ import numpy as np
 import xarray as xr
 from scipy.optimize import linear_sum_assignment
 
-from brainalign.core.backend import BackendName, asarray, namespace, to_numpy
+from brainalign.core.backend import asarray, namespace, to_numpy
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import align, average_repetitions, check_finite
 from brainalign.core.score import Score
-from brainalign.mapping.cv import kfold_splits
+from brainalign.mapping.cv import Splits
+from brainalign.metrics.encoding.engine import label_neuroids, resolve_splits, undefined_reason, undefined_score
 from brainalign.metrics.registry import register_metric
 
 
@@ -155,63 +156,72 @@ def _cross_validated_matching(
     assign: Callable[[Any], Any],
     metric: str,
     *,
+    splits: Splits | None,
     n_splits: int,
     seed: int,
-    backend: BackendName,
-    device: str | None,
-    dtype: str,
+    ceiling: None,
 ) -> Score:
-    """Fit the assignment on training stimuli, score each neuroid's assignment-weighted correlation on test stimuli."""
+    """Fit the assignment on training stimuli, score each neuroid's assignment-weighted correlation on test stimuli.
+
+    The splits are the encoding engine's (seeded ``n_splits`` folds unless ``splits`` are given); fewer than 4
+    stimuli, or constant features or responses, give NaN with one warning.
+    """
+    if ceiling is not None:
+        raise InvalidInputError(f"{metric} takes no ceiling; normalise the per-neuroid scores yourself")
     source, target = align(average_repetitions(source), average_repetitions(target))
     check_finite(source, "features")
     check_finite(target, "responses")
-    x = asarray(source, backend, device, dtype)
-    y = asarray(target, backend, device, dtype)
-    if n_splits < 2 or n_splits > x.shape[0] // 2:  # every test fold needs 2 stimuli for a correlation
-        raise InvalidInputError(f"n_splits must be between 2 and n_stimuli / 2 = {x.shape[0] // 2}; got {n_splits}")
+    provenance = {"metric": metric, "seed": seed, **{k: source.attrs[k] for k in ("model", "layer")
+                                                     if k in source.attrs}}
+    reason = undefined_reason(source.values, target.values)
+    if reason is not None:
+        return undefined_score(reason, metric, **{k: v for k, v in provenance.items() if k != "metric"})
+    x, y = asarray(source), asarray(target)
+    n = x.shape[0]
+    if splits is None and (n_splits < 2 or n_splits > n // 2):  # every test fold needs 2 stimuli for a correlation
+        raise InvalidInputError(f"n_splits must be between 2 and n_stimuli / 2 = {n // 2}; got {n_splits}")
+    splits = resolve_splits(n, splits, n_splits, seed)
     xp = namespace(x)
     per_split = []
-    for train, test in kfold_splits(x.shape[0], n_splits, seed=seed):
+    for train, test in splits:
         train_index = xp.asarray(train, device=getattr(x, "device", None))
         test_index = xp.asarray(test, device=getattr(x, "device", None))
-        weights = assign(correlation_matrix(xp.take(x, train_index, axis=0), xp.take(y, train_index, axis=0)))
-        weights = asarray(weights, backend, device, dtype)
+        weights = asarray(assign(correlation_matrix(xp.take(x, train_index, axis=0), xp.take(y, train_index, axis=0))))
         test_correlation = correlation_matrix(xp.take(x, test_index, axis=0), xp.take(y, test_index, axis=0))
         per_split.append(to_numpy(xp.sum(weights * test_correlation, axis=0)))
     per_split_neuroid = np.stack(per_split).astype(float)
     split_means = per_split_neuroid.mean(axis=1)
     return Score(
         value=split_means.mean(),
-        error=split_means.std(ddof=1) / math.sqrt(n_splits),
-        per_neuroid=per_split_neuroid.mean(axis=0),
+        error=split_means.std(ddof=1) / math.sqrt(len(splits)) if len(splits) > 1 else math.nan,
+        per_neuroid=label_neuroids(per_split_neuroid.mean(axis=0), target),
         per_split=split_means,
-        extra={"n_splits": n_splits},
-        provenance={"metric": metric, "seed": seed,
-                    **{k: source.attrs[k] for k in ("model", "layer") if k in source.attrs}},
+        extra={"n_splits": len(splits)},
+        provenance=provenance,
     )
 
 
 @register_metric("one-to-one")
 def one_to_one_metric(
-    source: xr.DataArray, target: xr.DataArray, *, n_splits: int = 5, seed: int = 0,
-    backend: BackendName = "numpy", device: str | None = None, dtype: str = "float32",
+    source: xr.DataArray, target: xr.DataArray, *, splits: Splits | None = None, n_splits: int = 5, seed: int = 0,
+    ceiling: None = None,
 ) -> Score:
     """Cross-validated one-to-one (Hungarian) matching score: mean held-out correlation of matched pairs.
 
     >>> from brainalign.core.labels import make_features, make_responses
     >>> x, ids = np.random.default_rng(0).normal(size=(50, 6)), [str(i) for i in range(50)]
     >>> score = one_to_one_metric(make_features(x, ids), make_responses(x[:, [5, 3, 1]], ids))
-    >>> round(score.value, 5), score.per_neuroid.round(5).tolist()
+    >>> round(score.value, 5), score.per_neuroid.values.round(5).tolist()
     (1.0, [1.0, 1.0, 1.0])
     """
-    return _cross_validated_matching(source, target, one_to_one_assignment, "one-to-one", n_splits=n_splits,
-                                     seed=seed, backend=backend, device=device, dtype=dtype)
+    return _cross_validated_matching(source, target, one_to_one_assignment, "one-to-one", splits=splits,
+                                     n_splits=n_splits, seed=seed, ceiling=ceiling)
 
 
 @register_metric("semi-matching")
 def semi_matching_metric(
-    source: xr.DataArray, target: xr.DataArray, *, n_splits: int = 5, seed: int = 0,
-    backend: BackendName = "numpy", device: str | None = None, dtype: str = "float32",
+    source: xr.DataArray, target: xr.DataArray, *, splits: Splits | None = None, n_splits: int = 5, seed: int = 0,
+    ceiling: None = None,
 ) -> Score:
     """Cross-validated semi-matching score: each neuroid's held-out correlation with its best training unit.
 
@@ -220,14 +230,14 @@ def semi_matching_metric(
     >>> round(semi_matching_metric(brain.signal, brain.signal).value, 5)
     1.0
     """
-    return _cross_validated_matching(source, target, semi_assignment, "semi-matching", n_splits=n_splits,
-                                     seed=seed, backend=backend, device=device, dtype=dtype)
+    return _cross_validated_matching(source, target, semi_assignment, "semi-matching", splits=splits,
+                                     n_splits=n_splits, seed=seed, ceiling=ceiling)
 
 
 @register_metric("soft-matching")
 def soft_matching_metric(
-    source: xr.DataArray, target: xr.DataArray, *, epsilon: float = 0.05, n_splits: int = 5, seed: int = 0,
-    backend: BackendName = "numpy", device: str | None = None, dtype: str = "float32",
+    source: xr.DataArray, target: xr.DataArray, *, epsilon: float = 0.05, splits: Splits | None = None,
+    n_splits: int = 5, seed: int = 0, ceiling: None = None,
 ) -> Score:
     """Cross-validated soft-matching score (Khosla & Williams 2023): transport-plan-weighted held-out correlation.
 
@@ -240,4 +250,4 @@ def soft_matching_metric(
     1.0
     """
     return _cross_validated_matching(source, target, lambda s: soft_assignment(s, epsilon), "soft-matching",
-                                     n_splits=n_splits, seed=seed, backend=backend, device=device, dtype=dtype)
+                                     splits=splits, n_splits=n_splits, seed=seed, ceiling=ceiling)

@@ -21,12 +21,11 @@ from typing import Any
 import numpy as np
 from scipy.optimize import nnls
 
-from brainalign.core.backend import BackendName
-from brainalign.core.config import config_context
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.score import Score
 from brainalign.data.rdm import RDM
-from brainalign.mapping.cv import kfold_splits
+from brainalign.mapping.cv import Splits
+from brainalign.metrics.encoding.engine import resolve_splits
 from brainalign.metrics.similarity.rdm_comparison import compare_rdms, matched
 
 
@@ -53,14 +52,13 @@ def weighted_rsa(
     brain_rdm: RDM,
     *,
     method: str = "spearman",
+    splits: Splits | None = None,
     n_splits: int = 5,
     seed: int = 0,
-    backend: BackendName = "numpy",
-    device: str | None = None,
-    dtype: str = "float32",
 ) -> Score:
     """Cross-validated weighted RSA of a stack of model RDMs against one brain RDM.
 
+    Folds over stimuli are the encoding engine's (seeded ``n_splits`` folds unless ``splits`` are given).
     ``value`` is the mean over folds of the held-out comparison (``method`` of
     :func:`~brainalign.metrics.similarity.rdm_comparison.compare_rdms`); ``extra["weights"]`` the fold-averaged
     weights (in the order of ``model_rdms``), ``extra["weights_per_split"]`` the weights of each fold.
@@ -68,31 +66,31 @@ def weighted_rsa(
     >>> rng = np.random.default_rng(0)
     >>> models = RDM(rng.uniform(size=(2, 190)), [str(i) for i in range(20)])
     >>> brain = RDM(3 * models.condensed[0] + models.condensed[1], models.stimulus_ids)
-    >>> score = weighted_rsa(models, brain, method="pearson", dtype="float64")
+    >>> score = weighted_rsa(models, brain, method="pearson")
     >>> round(score.value, 6), score.extra["weights"].round(6).tolist()
     (1.0, [3.0, 1.0])
     """
     if brain_rdm.n_rdms != 1:
         raise InvalidInputError(f"weighted RSA fits one brain RDM; got {brain_rdm.n_rdms} (average them: .mean())")
     n = brain_rdm.n_stimuli
-    if n_splits < 2 or n_splits > n // 3:  # every test fold needs 3 stimuli (3 pairs) for a correlation
+    if splits is None and (n_splits < 2 or n_splits > n // 3):  # a test fold needs 3 stimuli (3 pairs)
         raise InvalidInputError(f"n_splits must be between 2 and n_stimuli / 3 = {n // 3}; got {n_splits}")
     models, brain = matched(brain_rdm, model_rdms).square(), brain_rdm.square()
     ids = np.asarray(brain_rdm.stimulus_ids)
     scores, weights = [], []
-    for train, test in kfold_splits(n, n_splits, seed=seed):
+    splits = resolve_splits(n, splits, n_splits, seed)
+    for train, test in splits:
         w, intercept = fit_rdm_weights(_pairs_within(models, train), _pairs_within(brain, train)[0])
         predicted = RDM(w @ _pairs_within(models, test) + intercept, ids[test].tolist(), "weighted")
         observed = RDM(_pairs_within(brain, test), ids[test].tolist(), brain_rdm.distance)
-        with config_context(backend=backend, device=device, dtype=dtype):
-            scores.append(float(compare_rdms(predicted, observed, method)[0, 0]))
+        scores.append(float(compare_rdms(predicted, observed, method)[0, 0]))
         weights.append(w)
     scores_array = np.asarray(scores)
     return Score(
         value=scores_array.mean(),
-        error=scores_array.std(ddof=1) / math.sqrt(n_splits),
+        error=scores_array.std(ddof=1) / math.sqrt(len(splits)) if len(splits) > 1 else math.nan,
         per_split=scores_array,
-        extra={"weights": np.mean(weights, axis=0), "weights_per_split": np.stack(weights), "n_splits": n_splits},
+        extra={"weights": np.mean(weights, axis=0), "weights_per_split": np.stack(weights), "n_splits": len(splits)},
         provenance={"metric": "weighted-rsa", "comparison": method, "seed": seed},
     )
 
