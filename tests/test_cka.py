@@ -150,3 +150,23 @@ def test_undefined_cka_is_nan_with_one_warning(x, y, reason, unbiased):
         value = cka(x, y, unbiased=unbiased)
     assert np.isnan(value)
     assert len(caught) == 1 and reason in str(caught[0].message)
+
+
+def test_standardize_equals_net2brain_formula_on_standard_scaled_columns():
+    """Net2Brain's CKA: StandardScaler on each side, linear Grams, H K H, tr(K̃ L̃) / sqrt(tr(K̃²) tr(L̃²))."""
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(40, 12)) * rng.uniform(0.1, 50, size=12) + 3.0  # units on very different scales
+    y = x[:, :6] @ rng.normal(size=(6, 9)) + rng.normal(size=(40, 9))
+    x[:, 4] = 2.0  # a constant unit: 0 after standardising (StandardScaler's convention)
+    h = np.eye(40) - 1 / 40
+    k, l = (h @ (a @ a.T) @ h for a in (StandardScaler().fit_transform(x), StandardScaler().fit_transform(y)))
+    expected = np.trace(k @ l) / np.sqrt(np.trace(k @ k) * np.trace(l @ l))
+    with config_context(dtype="float64"):
+        score = cka_metric(make_features(x, [str(i) for i in range(40)]),
+                           make_responses(y, [str(i) for i in range(40)]), standardize=True)
+    assert score.value == pytest.approx(expected, rel=1e-10)
+    assert score.extra["standardize"] is True
+    assert abs(cka(x, y) - expected) > 0.01  # without standardising the scales matter
+    assert cka(torch.as_tensor(x), torch.as_tensor(y), standardize=True) == pytest.approx(expected, rel=1e-10)

@@ -8,10 +8,12 @@ import torch
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import wasserstein_distance
 
-from brainalign.core.errors import InvalidInputError
+from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.metrics.similarity.distribution import (
+    column_histograms,
     histogram_jensen_shannon,
     jensen_shannon_divergence,
+    net2brain_distribution_distance,
     shared_histograms,
     wasserstein_1d,
 )
@@ -95,3 +97,62 @@ def test_errors_name_the_bad_value():
         wasserstein_1d(np.ones((4, 2)), np.ones((4, 3)))
     with pytest.raises(InvalidInputError, match="bins"):
         shared_histograms(np.ones(3), np.ones(3), bins=0)
+
+
+def _net2brain_by_hand(x, y, metric, bins=50):
+    """Net2Brain's distributional comparison written out with sklearn, numpy.histogram and scipy."""
+    from scipy.stats import entropy, wasserstein_distance
+    from sklearn.decomposition import PCA as SklearnPCA
+    from sklearn.preprocessing import StandardScaler
+
+    k = min(x.shape[1], y.shape[1])
+    x = StandardScaler().fit_transform(SklearnPCA(k, svd_solver="full").fit_transform(x))
+    y = StandardScaler().fit_transform(SklearnPCA(k, svd_solver="full").fit_transform(y))
+    distances = []
+    for i in range(k):
+        p, edges = np.histogram(x[:, i], bins=bins, density=True)
+        q, _ = np.histogram(y[:, i], bins=bins, density=True)
+        if metric == "jsd":
+            p, q = np.clip(p, 1e-8, 1), np.clip(q, 1e-8, 1)
+            distances.append(0.5 * (entropy(p, (p + q) / 2) + entropy(q, (p + q) / 2)))
+        else:
+            centres = (edges[:-1] + edges[1:]) / 2
+            distances.append(wasserstein_distance(centres, centres, u_weights=p, v_weights=q))
+    return np.mean(distances)
+
+
+@pytest.mark.parametrize("metric", ["jsd", "wasserstein"])
+def test_net2brain_distribution_distance_matches_reference_libraries(metric):
+    rng = np.random.default_rng(4)
+    x = rng.gamma(2.0, size=(120, 15)) @ rng.normal(size=(15, 15))  # skewed, correlated units
+    y = rng.normal(size=(120, 6)) ** 3  # fewer neuroids: x is reduced to 6 components
+    ours = net2brain_distribution_distance(x, y, metric, bins=20)
+    assert ours == pytest.approx(_net2brain_by_hand(x, y, metric, bins=20), rel=1e-9)
+    assert net2brain_distribution_distance(y, y, metric) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_column_histograms_match_numpy_histogram_bin_for_bin():
+    rng = np.random.default_rng(6)
+    x = np.round(rng.normal(size=(300, 8)), 1)  # many values on bin edges
+    x[:, 3] = 2.0
+    density, centres = column_histograms(x, bins=13)
+    for i in range(x.shape[1]):
+        expected, edges = np.histogram(x[:, i], bins=13, density=True)
+        np.testing.assert_allclose(density[i], expected, rtol=1e-12)
+        np.testing.assert_allclose(centres[i], (edges[:-1] + edges[1:]) / 2, rtol=1e-12)
+
+
+def test_net2brain_distribution_rank_deficient_is_nan_with_one_warning():
+    rng = np.random.default_rng(7)
+    y = rng.normal(size=(50, 4))
+    y[:, 2] = 1.5  # a constant neuroid: the 4th principal component is rounding noise
+    with pytest.warns(RuntimeWarning) as caught:
+        assert np.isnan(net2brain_distribution_distance(rng.normal(size=(50, 9)), y))
+    assert len(caught) == 1 and "y has rank 3 < 4" in str(caught[0].message)
+
+
+def test_net2brain_distribution_bad_inputs():
+    with pytest.raises(UnknownNameError, match="wasserstein"):
+        net2brain_distribution_distance(np.ones((5, 2)), np.ones((5, 2)), "kl")
+    with pytest.raises(InvalidInputError, match="same stimuli"):
+        net2brain_distribution_distance(np.ones((5, 2)), np.ones((4, 2)))

@@ -3,12 +3,13 @@
 import numpy as np
 import pytest
 from rsatoolbox.inference import boot_noise_ceiling
+from scipy import stats
 
 from brainalign.core.config import config_context
-from brainalign.core.errors import InvalidInputError
+from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.data.rdm import RDM
 from brainalign.data.registry import get_dataset
-from brainalign.metrics.ceilings.noise_ceiling import rdm_noise_ceiling
+from brainalign.metrics.ceilings.noise_ceiling import rdm_noise_ceiling, rdm_noise_ceiling_per_subject
 
 RNG = np.random.default_rng(2)
 N = 16
@@ -59,3 +60,30 @@ def test_net2brain_it_real_data(shared_data):
     reference = boot_noise_ceiling(rdms.to_rsatoolbox(), method="spearman")
     np.testing.assert_allclose(ours, reference, atol=1e-10)
     assert 0 < ours[0] < ours[1] < 1
+
+
+@pytest.mark.parametrize("method, correlation", [("spearman", stats.spearmanr), ("pearson", stats.pearsonr)])
+def test_plain_mean_pooling_matches_scipy_by_hand(method, correlation):
+    """Net2Brain's pools: plain means of the RDMs (not of their ranks), each subject against them."""
+    v = SUBJECTS.condensed
+    lower, upper = rdm_noise_ceiling_per_subject(SUBJECTS, method, pooling="plain-mean")
+    expected_lower = [correlation(v[i], np.delete(v, i, axis=0).mean(0))[0] for i in range(len(v))]
+    expected_upper = [correlation(v[i], v.mean(0))[0] for i in range(len(v))]
+    np.testing.assert_allclose(lower, expected_lower, rtol=1e-12)
+    np.testing.assert_allclose(upper, expected_upper, rtol=1e-12)
+    rank_pooled = rdm_noise_ceiling_per_subject(SUBJECTS, "spearman")[0]
+    assert method == "pearson" or not np.allclose(lower, rank_pooled, rtol=1e-6)  # a different pool
+
+
+def test_distance_ceilings_pool_by_plain_mean():
+    from scipy.spatial.distance import cityblock
+
+    v = SUBJECTS.condensed
+    lower, upper = rdm_noise_ceiling_per_subject(SUBJECTS, "manhattan")
+    np.testing.assert_allclose(lower, [cityblock(v[i], np.delete(v, i, axis=0).mean(0)) for i in range(len(v))])
+    np.testing.assert_allclose(upper, [cityblock(v[i], v.mean(0)) for i in range(len(v))])
+
+
+def test_unknown_pooling():
+    with pytest.raises(UnknownNameError, match="plain-mean"):
+        rdm_noise_ceiling(SUBJECTS, pooling="ranks")

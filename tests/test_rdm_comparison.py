@@ -1,5 +1,7 @@
 """RDM comparisons against scipy and rsatoolbox ``compare`` on identical float64 inputs."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -99,3 +101,24 @@ def test_bad_inputs():
         RDM.from_square(RNG.random((4, 4)), list("abcd"))
     with pytest.raises(InvalidInputError, match="NaN"):
         RDM(np.array([[1.0, np.nan, 2.0]]), list("abc"))
+
+
+@pytest.mark.parametrize("method, scipy_metric", [("euclidean", "euclidean"), ("manhattan", "cityblock")])
+def test_distances_match_scipy_cdist(method, scipy_metric):
+    from scipy.spatial.distance import cdist
+
+    ours = compare_rdms(MODELS, BRAIN, method)
+    np.testing.assert_allclose(ours, cdist(MODELS.condensed, BRAIN.condensed, scipy_metric), rtol=1e-12)
+    many, others = RDM(RNG.random((30, P)), IDS), RDM(RNG.random((300, P)), IDS)
+    with config_context(working_memory=1):  # 4 rows of 300 × 91 differences per block
+        np.testing.assert_allclose(compare_rdms(many, others, method),
+                                   cdist(many.condensed, others.condensed, scipy_metric), rtol=1e-12)
+    same = compare_rdms(BRAIN, BRAIN, method)
+    assert np.all(np.diag(same) == 0) and np.all(same[~np.eye(3, dtype=bool)] > 0)  # lower = more similar
+    constant = RDM(np.ones((1, P)), IDS)  # defined for constant RDMs (no NaN, no warning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(compare_rdms(constant, BRAIN, method),
+                                   cdist(constant.condensed, BRAIN.condensed, scipy_metric), rtol=1e-12)
+    with config_context(backend="torch"):
+        np.testing.assert_allclose(compare_rdms(MODELS, BRAIN, method), ours, rtol=1e-10)

@@ -12,12 +12,12 @@ from rsatoolbox.rdm import compare
 from scipy import stats
 
 from brainalign.core.config import config_context
-from brainalign.core.errors import InvalidInputError
+from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.core.labels import make_features
 from brainalign.data.rdm import RDM
 from brainalign.metrics.registry import METRICS
 from brainalign.metrics.similarity.rdms import compute_rdm
-from brainalign.metrics.similarity.rsa import rsa, rsa_subject_averaged
+from brainalign.metrics.similarity.rsa import rsa
 from brainalign.stats.bootstrap import bootstrap_rsa
 from brainalign.stats.permutation import permutation_test_rsa
 
@@ -71,17 +71,66 @@ def test_single_target_has_no_ceiling():
     assert score.value == pytest.approx(compare(model, one.to_rsatoolbox(), "corr")[0, 0], abs=1e-10)
 
 
-def test_subject_averaged_variants():
+def _net2brain_by_hand(model_vector, subject_vectors):
+    """Net2Brain's RSA columns written out with scipy: r² per subject and plain-mean noise ceilings."""
+    r = np.array([stats.spearmanr(model_vector, v)[0] for v in subject_vectors])
+    others = [np.delete(subject_vectors, i, axis=0).mean(0) for i in range(len(subject_vectors))]
+    lnc = np.mean([stats.spearmanr(v, o)[0] ** 2 for v, o in zip(subject_vectors, others)])
+    unc = np.mean([stats.spearmanr(v, subject_vectors.mean(0))[0] ** 2 for v in subject_vectors])
+    return r, lnc, unc
+
+
+def test_net2brain_convention_by_hand_and_default_unchanged():
     subjects = _subject_rdms()
     with config_context(dtype="float64"):
-        direct = rsa_subject_averaged(FEATURES, subjects)
-        squared = rsa_subject_averaged(FEATURES, subjects, squared=True)
-        r = rsa(FEATURES, subjects).per_split
-    assert direct.value == pytest.approx(r.mean())
-    assert squared.value == pytest.approx((r**2).mean())
-    assert squared.extra["p_value"] == pytest.approx(stats.ttest_1samp(r**2, 0).pvalue)
+        model = compute_rdm(FEATURES)
+        default = rsa(FEATURES, subjects)
+    score = rsa(FEATURES, subjects, convention="net2brain")  # float32 features → RDM, float64 comparisons
+    r, lnc, unc = _net2brain_by_hand(compute_rdm(FEATURES).condensed[0].astype(float), subjects.condensed)
+    np.testing.assert_allclose(score.per_split, r**2, rtol=1e-12)
+    np.testing.assert_allclose(score.extra["r_per_subject"], r, rtol=1e-12)
+    assert score.raw == pytest.approx((r**2).mean(), rel=1e-12)
+    assert score.ceiling == pytest.approx(lnc, rel=1e-12)
+    assert score.extra["ceiling_upper"] == pytest.approx(unc, rel=1e-12)
+    assert score.value == pytest.approx(100 * (r**2).mean() / lnc, rel=1e-12)
+    assert score.error == pytest.approx(np.std(r**2, ddof=1) / np.sqrt(len(r)), rel=1e-12)
+    assert score.extra["significance"] == pytest.approx(stats.ttest_1samp(r**2, 0).pvalue, rel=1e-10)
+    assert score.extra["p_value"] == pytest.approx(stats.ttest_1samp(r, 0).pvalue, rel=1e-10)
+    assert score.extra["units"] == "% of LNC" and score.provenance["convention"] == "net2brain"
+    # the default convention is rsatoolbox's, with its rank-pool ceiling, and a model RDM gives the same score
     lower, _ = boot_noise_ceiling(subjects.to_rsatoolbox(), method="spearman")
-    assert squared.extra["percent_of_ceiling"] == pytest.approx(100 * (r**2).mean() / lower**2)
+    assert default.ceiling == pytest.approx(lower, abs=1e-10) and default.extra["convention"] == "rsatoolbox"
+    with config_context(dtype="float64"):
+        on_rdm = rsa(model, subjects)
+    assert on_rdm.value == pytest.approx(default.value, rel=1e-12)
+
+
+def test_squared_significance_is_biased_and_signed_test_is_not():
+    """Under the null (model and 20 subjects independent noise), Net2Brain's t-test of r² rejects nearly always at
+    0.05; the t-test of the signed r at its nominal rate."""
+    rng = np.random.default_rng(11)
+    p_pairs = N * (N - 1) // 2
+    squared_p, signed_p = [], []
+    for _ in range(100):
+        score = rsa(RDM(rng.random(p_pairs), IDS), RDM(rng.random((20, p_pairs)), IDS), convention="net2brain")
+        r = score.extra["r_per_subject"]
+        assert score.extra["significance"] == pytest.approx(stats.ttest_1samp(r**2, 0).pvalue, rel=1e-10)
+        squared_p.append(score.extra["significance"])
+        signed_p.append(score.extra["p_value"])
+    assert np.mean(np.array(squared_p) < 0.05) > 0.95
+    assert np.mean(np.array(signed_p) < 0.05) < 0.12
+
+
+def test_convention_and_comparison_are_checked():
+    subjects = _subject_rdms(3)
+    with pytest.raises(UnknownNameError, match="net2brain"):
+        rsa(FEATURES, subjects, convention="brainscore")
+    with pytest.raises(InvalidInputError, match="squares correlations"):
+        rsa(FEATURES, subjects, convention="net2brain", comparison="tau-a")
+    with pytest.raises(InvalidInputError, match="distance"):
+        rsa(FEATURES, subjects, comparison="euclidean")
+    with pytest.raises(InvalidInputError, match="one model RDM"):
+        rsa(RDM(subjects.condensed[:2], IDS), subjects)
 
 
 def test_mismatched_stimuli_raise():
@@ -145,8 +194,10 @@ def test_fewer_than_four_stimuli_give_nan_and_one_warning():
     target = RDM(RNG.random((2, 3)), IDS[:3], descriptors=pd.DataFrame({"subject": [1, 2]}))
     score, message = _single_warning(lambda: rsa(few, target))
     assert np.isnan(score.value) and "at least 4 stimuli; got 3" in message
-    averaged, _ = _single_warning(lambda: rsa_subject_averaged(few, target))
+    averaged, _ = _single_warning(lambda: rsa(few, target, convention="net2brain"))
     assert np.isnan(averaged.value)
+    flat_model, message = _single_warning(lambda: rsa(RDM(np.ones(N * (N - 1) // 2), IDS), _subject_rdms(3)))
+    assert np.isnan(flat_model.value) and "constant" in message
 
 
 @pytest.mark.parametrize("distance, row", [("correlation", np.full(30, 2.5)), ("cosine", np.zeros(30))])

@@ -8,7 +8,7 @@ import pytest
 
 from brainalign.data.registry import get_dataset
 from brainalign.metrics.similarity.rdms import compute_rdm
-from brainalign.metrics.similarity.rsa import rsa_subject_averaged
+from brainalign.metrics.similarity.rsa import rsa
 from brainalign.models.extractor import Extractor
 from brainalign.stats.permutation import permutation_test_rsa
 
@@ -20,7 +20,7 @@ def significance(shared_data):
     out = {}
     for model in ("efficientnet_lite0", "efficientnet_lite0_random"):
         features = Extractor(model, layers=["blocks.5"], progress=False).extract(stimuli)["blocks.5"]
-        across_subjects = rsa_subject_averaged(features, it).extra["p_value"]
+        across_subjects = rsa(features, it, convention="net2brain").extra["p_value"]
         permutation = permutation_test_rsa(compute_rdm(features), it.mean(), n_permutations=999, seed=0).p_value
         out[model] = across_subjects, permutation
     return out

@@ -8,6 +8,9 @@ number of units beyond one ``X @ X.T`` (which can be accumulated block by block 
 * ``kernel="linear"``: ``K = Xc Xc.T`` (columns centred).
 * ``kernel="rbf"``: ``K = exp(-d² / (2 σ²))`` with ``σ = bandwidth_factor × median`` off-diagonal distance.
 * ``unbiased=False``: ``HSIC = tr(K H L H) / (n - 1)²`` (``H`` the centring matrix).
+* ``standardize=True``: every feature column is z-scored first (mean 0, population std 1; constant columns
+  become 0), as Net2Brain's CKA does (scikit-learn's ``StandardScaler``): each unit then weighs the same,
+  whatever its scale. The default (``False``) keeps the units' scales, as Kornblith et al.'s linear CKA.
 * ``unbiased=True``: the unbiased HSIC estimator of Song et al. (2012), which removes the positive bias
   that makes biased CKA large for independent high-dimensional data ("debiased CKA").
 
@@ -125,13 +128,29 @@ def cka_from_grams(k: Any, l: Any, unbiased: bool = False) -> float:
     return float(hsic(k, l, unbiased)) / math.sqrt(float(denominator))
 
 
+def standardized_columns(x: Any) -> Any:
+    """Columns of ``x`` z-scored (population std, as ``sklearn.preprocessing.StandardScaler``; constant columns
+    become 0).
+
+    >>> import numpy as np
+    >>> standardized_columns(np.array([[1.0, 5.0], [3.0, 5.0]])).tolist()
+    [[-1.0, 0.0], [1.0, 0.0]]
+    """
+    xp = namespace(x)
+    centred = x - xp.mean(x, axis=0, keepdims=True)
+    std = xp.sqrt(xp.mean(centred * centred, axis=0, keepdims=True))
+    return centred / xp.where(std > 0, std, xp.ones_like(std))
+
+
 def _undefined(why: str) -> float:
     warnings.warn(f"CKA is undefined: {why}; the score is NaN", RuntimeWarning, stacklevel=3)
     return math.nan
 
 
-def cka(x: Any, y: Any, kernel: str = "linear", unbiased: bool = False, bandwidth_factor: float = 1.0) -> float:
-    """CKA between two (stimulus × feature) arrays of the same stimuli, numpy or torch.
+def cka(x: Any, y: Any, kernel: str = "linear", unbiased: bool = False, bandwidth_factor: float = 1.0,
+        standardize: bool = False) -> float:
+    """CKA between two (stimulus × feature) arrays of the same stimuli, numpy or torch (``standardize``: z-score
+    the feature columns first, Net2Brain's convention).
 
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
@@ -146,6 +165,8 @@ def cka(x: Any, y: Any, kernel: str = "linear", unbiased: bool = False, bandwidt
     for name, values in (("x", x), ("y", y)):
         if bool(namespace(values).all(values == values[:1])):
             return _undefined(f"{name} is the same for every stimulus")
+    if standardize:
+        x, y = standardized_columns(x), standardized_columns(y)
     return cka_from_grams(gram(x, kernel, bandwidth_factor), gram(y, kernel, bandwidth_factor), unbiased)
 
 
@@ -157,8 +178,10 @@ def cka_metric(
     kernel: str = "linear",
     unbiased: bool = False,
     bandwidth_factor: float = 1.0,
+    standardize: bool = False,
 ) -> Score:
-    """CKA between `Features` and `Responses` (aligned by stimulus id, repetitions averaged).
+    """CKA between `Features` and `Responses` (aligned by stimulus id, repetitions averaged); ``standardize=True``
+    z-scores every unit and neuroid first, as Net2Brain does.
 
     >>> import numpy as np
     >>> from brainalign.core.labels import make_features, make_responses
@@ -173,7 +196,8 @@ def cka_metric(
     settings = compute_settings()
     x = asarray(source, settings.backend, settings.device, settings.dtype)
     y = asarray(target, settings.backend, settings.device, settings.dtype)
-    value = cka(x, y, kernel=kernel, unbiased=unbiased, bandwidth_factor=bandwidth_factor)
+    value = cka(x, y, kernel=kernel, unbiased=unbiased, bandwidth_factor=bandwidth_factor, standardize=standardize)
     provenance = {"metric": "cka", **{k: source.attrs[k] for k in ("model", "layer") if k in source.attrs}}
-    return Score(value=value, extra={"kernel": kernel, "unbiased": unbiased, "bandwidth_factor": bandwidth_factor},
+    return Score(value=value, extra={"kernel": kernel, "unbiased": unbiased, "bandwidth_factor": bandwidth_factor,
+                                     "standardize": standardize},
                  provenance=provenance)

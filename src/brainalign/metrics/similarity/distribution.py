@@ -8,6 +8,13 @@ stimulus's population response (over units vs. over neuroids, any counts) is com
   ``scipy.spatial.distance.jensenshannon``.
 * :func:`histogram_jensen_shannon` of samples, binned on bins shared by both samples.
 * :func:`wasserstein_1d` of samples, exact (``scipy.stats.wasserstein_distance``) by one merged sort.
+* :func:`net2brain_distribution_distance`: Net2Brain's histogram versions of both, for comparing numbers with
+  Net2Brain. Both sides are reduced by PCA to the smaller number of features and their columns z-scored;
+  each column gets its own ``bins``-bin density histogram over its own range (``numpy.histogram``), and the
+  per-feature distances are averaged. Its JSD (in nats, ``[0, ln 2]``) clips the densities to ``[1e-8, 1]``
+  before normalising them, so it is not the JSD of the samples; its Wasserstein distance places BOTH
+  histograms on the bin centres of the first one, so it compares the histograms' shapes, not where the values
+  lie. Use the sample-based functions above unless you need Net2Brain's numbers.
 
 >>> import numpy as np
 >>> float(jensen_shannon_divergence(np.array([1.0, 0.0]), np.array([0.0, 1.0])))
@@ -19,12 +26,17 @@ stimulus's population response (over units vs. over neuroids, any counts) is com
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
 
 from brainalign.core.backend import namespace
-from brainalign.core.errors import InvalidInputError
+from brainalign.core.errors import InvalidInputError, UnknownNameError
+from brainalign.mapping.reduction import PCA
+from brainalign.metrics.similarity.cka import standardized_columns
+
+NET2BRAIN_METRICS = ("jsd", "wasserstein")
 
 
 def jensen_shannon_divergence(p: Any, q: Any, axis: int = -1, base: float = 2.0) -> Any:
@@ -127,3 +139,71 @@ def _samples_last(x: Any, y: Any, axis: int) -> tuple[Any, Any]:
             f"samples along axis {axis} must be non-empty with equal other axes; got {tuple(x.shape)}, {tuple(y.shape)}"
         )
     return x, y
+
+
+def column_histograms(x: Any, bins: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    """Density histograms ``(n_columns, bins)`` and bin centres of each column of ``x`` over its own range, bin
+    for bin as ``numpy.histogram(column, bins, density=True)`` (a constant column spans ``value ± 0.5``).
+
+    >>> density, centres = column_histograms(np.array([[0.0], [1.0], [1.0], [4.0]]), bins=2)
+    >>> density.tolist(), centres.tolist()
+    ([[0.375, 0.125]], [[1.0, 3.0]])
+    """
+    if int(bins) < 1:
+        raise InvalidInputError(f"bins must be a positive integer; got {bins}")
+    columns = np.asarray(x, dtype=float).T
+    low, high = columns.min(axis=1), columns.max(axis=1)
+    constant = low == high
+    low, high = np.where(constant, low - 0.5, low), np.where(constant, high + 0.5, high)
+    edges = low[:, None] + np.arange(bins + 1) * ((high - low) / bins)[:, None]  # as numpy.linspace
+    edges[:, -1] = high
+    index = (((columns - low[:, None]) / (high - low)[:, None]) * bins).astype(np.intp)
+    index[index == bins] -= 1
+    index -= columns < np.take_along_axis(edges, index, axis=1)  # correct rounding at the edges
+    index += (columns >= np.take_along_axis(edges, index + 1, axis=1)) & (index != bins - 1)
+    offsets = np.arange(columns.shape[0])[:, None] * bins
+    counts = np.bincount((index + offsets).ravel(), minlength=columns.shape[0] * bins).reshape(-1, bins)
+    density = counts / np.diff(edges, axis=1) / columns.shape[1]
+    return density, (edges[:, :-1] + edges[:, 1:]) / 2
+
+
+def net2brain_distribution_distance(x: Any, y: Any, metric: str = "jsd", bins: int = 50,
+                                    eps: float = 1e-8) -> float:
+    """Net2Brain's distributional comparison of ``x`` (stimulus × unit) and ``y`` (stimulus × neuroid): the mean
+    over features of the histogram JSD or Wasserstein distance (module docstring; lower = more similar).
+
+    PCA is exact (one SVD, sklearn's signs); Net2Brain's sklearn ``PCA`` may switch to a randomised solver for
+    large arrays, whose numbers then vary from run to run.
+
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(500, 3))
+    >>> round(net2brain_distribution_distance(x, x), 6), bool(net2brain_distribution_distance(x, x**3) > 0.1)
+    (0.0, True)
+    """
+    if metric not in NET2BRAIN_METRICS:
+        raise UnknownNameError("Net2Brain distributional metric", metric, NET2BRAIN_METRICS)
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.ndim != 2 or y.ndim != 2 or x.shape[0] != y.shape[0]:
+        raise InvalidInputError(f"x and y must be (stimulus, feature) arrays of the same stimuli; got shapes "
+                                f"{x.shape} and {y.shape}")
+    n_features = min(x.shape[1], y.shape[1])
+    x, y = (PCA(n_features, dtype="float64").fit_transform(a) for a in (x, y))
+    for name, components in (("x", x), ("y", y)):
+        spread = components.std(axis=0)
+        if not spread.min() > 1e-10 * spread.max():
+            warnings.warn(f"Net2Brain's distributional comparison is undefined: {name} has rank "
+                          f"{int(np.sum(spread > 1e-10 * spread.max()))} < {n_features} compared components, so "
+                          "some are rounding noise scaled to unit variance; drop constant or duplicate columns. "
+                          "The distance is NaN", RuntimeWarning, stacklevel=2)
+            return math.nan
+    x, y = standardized_columns(x), standardized_columns(y)
+    (p, centres), (q, _) = column_histograms(x, bins), column_histograms(y, bins)
+    if metric == "wasserstein":  # weights on the first histogram's centres, for both (as Net2Brain)
+        cdf_gap = np.cumsum(p, axis=1) / p.sum(1, keepdims=True) - np.cumsum(q, axis=1) / q.sum(1, keepdims=True)
+        distances = np.sum(np.abs(cdf_gap[:, :-1]) * np.diff(centres, axis=1), axis=1)
+    else:
+        p, q = np.clip(p, eps, 1), np.clip(q, eps, 1)
+        m = (p + q) / 2  # then each normalised on its own, as scipy.stats.entropy(p, m) does
+        p, q, m = (v / v.sum(axis=1, keepdims=True) for v in (p, q, m))
+        distances = (_kl_divergence(p, m, axis=1) + _kl_divergence(q, m, axis=1)) / 2
+    return float(distances.mean())

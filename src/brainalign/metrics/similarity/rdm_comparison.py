@@ -1,4 +1,5 @@
-"""Comparing RDMs: rank and linear correlations, Kendall's tau, cosine and whitened (rsatoolbox) similarities.
+"""Comparing RDMs: rank and linear correlations, Kendall's tau, cosine and whitened (rsatoolbox) similarities,
+and Net2Brain's distances between RDMs.
 
 Everything is batched: ``compare_vectors(a, b)`` turns ``(..., k_a, n_pairs)`` and ``(..., k_b, n_pairs)``
 into ``(..., k_a, k_b)`` with one matrix product after centring / ranking, so 100 model RDMs against one
@@ -9,6 +10,9 @@ a vectorised merge sort (log₂ n_pairs batched sorts), never by looping over pa
 
 Method names and their rsatoolbox equivalents: ``spearman``, ``pearson`` (``corr``), ``tau-a``, ``tau-b``
 (``kendall``), ``rho-a``, ``cosine``, ``whitened-pearson`` (``corr_cov``), ``whitened-cosine`` (``cosine_cov``).
+``euclidean`` and ``manhattan`` (Net2Brain's) are distances between the condensed vectors, ``‖a - b‖₂`` and
+``‖a - b‖₁`` (``scipy.spatial.distance.cdist``): their sign is the other way round, lower = more similar,
+0 for identical RDMs; they depend on the RDMs' scale, so compare RDMs computed with the same distance.
 
 >>> import numpy as np
 >>> from brainalign.data.rdm import RDM
@@ -32,7 +36,9 @@ from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.data.rdm import RDM
 from brainalign.metrics.similarity._ranks import cummax, rank_rows, ranks_in_sorted_order, rows_per_chunk, sort_rows, tie_bounds
 
-METHODS = ("spearman", "pearson", "tau-a", "tau-b", "rho-a", "cosine", "whitened-pearson", "whitened-cosine")
+DISTANCE_METHODS = ("euclidean", "manhattan")  # dissimilarities: lower = more similar
+METHODS = ("spearman", "pearson", "tau-a", "tau-b", "rho-a", "cosine", "whitened-pearson", "whitened-cosine",
+           *DISTANCE_METHODS)
 RANK_METHODS = ("spearman", "rho-a")
 MASKABLE_METHODS = ("spearman", "rho-a", "pearson", "cosine")
 _GATHER_MAX_RDMS = 4  # up to this many RDMs on the smaller side, rank comparisons gather instead of scatter
@@ -43,7 +49,8 @@ def compare_rdms(a: RDM, b: RDM, method: str = "spearman") -> np.ndarray:
 
     Both must index the same stimuli; when only the order differs ``b`` is reordered to ``a``'s order.
     Stimulus sets that differ (or different sizes) raise :class:`InvalidInputError`. A similarity with a
-    constant RDM (all zero for the cosine methods) is undefined: NaN, with one warning.
+    constant RDM (all zero for the cosine methods) is undefined: NaN, with one warning. For ``euclidean`` and
+    ``manhattan`` the result is a distance (lower = more similar), defined for every pair of RDMs.
 
     >>> import numpy as np
     >>> from brainalign.data.rdm import RDM
@@ -68,6 +75,8 @@ def compare_rdms(a: RDM, b: RDM, method: str = "spearman") -> np.ndarray:
 
 def _undefined_as_nan(similarities: np.ndarray, a: RDM, b: RDM, method: str) -> np.ndarray:
     """NaN where an RDM is constant (all zero, for the cosine methods), with one warning that names them."""
+    if method in DISTANCE_METHODS:
+        return similarities
     bad_a, bad_b = _degenerate(a.condensed, method), _degenerate(b.condensed, method)
     if not (bad_a.any() or bad_b.any()):
         return similarities
@@ -163,6 +172,8 @@ def compare_vectors(a: Any, b: Any, method: str, *, weights: Any | None = None, 
         raise InvalidInputError(f"weighting entries works for {MASKABLE_METHODS}; got method {method!r}")
     if method in ("tau-a", "tau-b"):
         return _kendall_tau(a, b, method)
+    if method in DISTANCE_METHODS:
+        return _distances(a, b, method)
     if method in ("whitened-pearson", "whitened-cosine"):
         if method == "whitened-pearson":
             a, b = a - xp.mean(a, axis=-1, keepdims=True), b - xp.mean(b, axis=-1, keepdims=True)
@@ -178,6 +189,21 @@ def compare_vectors(a: Any, b: Any, method: str, *, weights: Any | None = None, 
         count = a.shape[-1] if weights is None else xp.sum(xp.astype(weights, a.dtype), axis=-1)[..., None]
         return (a @ xp.matrix_transpose(b)) * 12 / (count**3 - count)
     return _cosine(a, b)
+
+
+def _distances(a: Any, b: Any, method: str) -> Any:
+    """Euclidean / Manhattan distances ``(..., k_a, k_b)`` between condensed RDMs, from the differences themselves
+    (exact for nearly identical RDMs, where ``|a|² + |b|² - 2ab`` would cancel), a block of rows of ``a`` at a time."""
+    xp = namespace(a, b)
+    rows = rows_per_block(8 * b.shape[-2] * b.shape[-1] * max(1, math.prod(b.shape[:-2])), a.shape[-2])
+    blocks = []
+    for start in range(0, a.shape[-2], rows):
+        difference = a[..., start:start + rows, None, :] - b[..., None, :, :]
+        if method == "manhattan":
+            blocks.append(xp.sum(xp.abs(difference), axis=-1))
+        else:
+            blocks.append(xp.sqrt(xp.sum(difference * difference, axis=-1)))
+    return xp.concat(blocks, axis=-2)
 
 
 def _centred(v: Any, weights: Any | None) -> Any:
