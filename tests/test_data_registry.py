@@ -27,7 +27,7 @@ def toy_dataset(tmp_path, monkeypatch):
         files = (RemoteFile("values.txt", "http://127.0.0.1:9/values.txt", hashlib.sha256(b"1 2 3").hexdigest()),)
 
     yield Toy
-    del DATASETS["Toy"]
+    DATASETS.unregister("Toy")
 
 
 def test_builtin_datasets_are_listed():
