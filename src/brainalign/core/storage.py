@@ -11,6 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from brainalign.core.errors import BrainAlignError
+
+
+class StorageError(BrainAlignError, OSError):
+    """A file could not be written or read back intact (disk full, no permission, damaged or truncated file);
+    the message names the path and what to do."""
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
