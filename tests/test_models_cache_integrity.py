@@ -163,3 +163,18 @@ def test_writer_killed_mid_write_is_resumed_from_its_last_commit(tmp_path):
     assert resumed.returncode == 0, err
     assert out.split() == ["batches", "3"]  # rows 0-5 were committed; only 6-11 are recomputed
     np.testing.assert_array_equal(cache.load("k"), VALUES)
+
+
+def test_truncated_fitted_projection_is_named_deleted_and_refitted(tmp_path):
+    from sklearn.decomposition import PCA
+
+    from brainalign.models.projection import load_fitted, save_fitted
+
+    pca = PCA(n_components=2).fit(VALUES)
+    save_fitted(tmp_path, "p", pca)
+    np.testing.assert_array_equal(load_fitted(tmp_path, "p").components_, pca.components_)
+    path = tmp_path / "p.pkl"
+    path.write_bytes(path.read_bytes()[:-40])
+    with pytest.warns(UserWarning, match=f"{path} is damaged or truncated"):
+        assert load_fitted(tmp_path, "p") is None
+    assert not path.exists()
