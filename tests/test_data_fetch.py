@@ -139,7 +139,8 @@ def _edit_in_place(path):
 def _fetch_in_new_process(url, digest):
     code = ("import sys; from brainalign.data.fetch import RemoteFile, fetch\n"
             f"print(fetch('toy', RemoteFile('sub/blob.bin', {url!r}, {digest!r})))")
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ, timeout=60)
+    return subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, env=os.environ,
+                          timeout=60)
 
 
 def test_file_changed_with_same_size_and_mtime_is_caught_by_the_next_process(mirror):

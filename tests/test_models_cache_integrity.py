@@ -66,7 +66,7 @@ def test_truncated_store_opened_directly_names_the_file_and_the_remedy(tmp_path)
     _, path = _saved(tmp_path)
     path.write_bytes(path.read_bytes()[:200])
     with pytest.raises(StorageError, match=f"{path}.*Delete {path} and run again"):
-        FeatureStore(path).values
+        _ = FeatureStore(path).values
 
 
 def _enospc(*args, **kwargs):

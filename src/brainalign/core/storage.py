@@ -77,3 +77,19 @@ def file_fingerprint(path: str | os.PathLike) -> str:
     """
     with open(path, "rb") as f:
         return hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
+
+
+def stat_key(path: str | os.PathLike) -> tuple[str, int, int, int, int, int]:
+    """(resolved path, device, inode, size, mtime, ctime): a key for per-process memos of a file's content checks.
+
+    A file rewritten in place changes its ctime even when size and mtime are restored, so a memo keyed by this
+    is never older than the file; it is never persisted, so each process checks content at least once.
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "x"
+    >>> _ = path.write_bytes(b"abc")
+    >>> stat_key(path)[3]
+    3
+    """
+    stat = os.stat(path)
+    return (str(Path(path).resolve()), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)

@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from brainalign.core.config import cache_dir, mirror_dirs
 from brainalign.core.errors import BrainAlignError, OfflineError
-from brainalign.core.storage import file_sha256
+from brainalign.core.storage import file_sha256, stat_key
 
 TIMEOUT_S = 30
 CHUNK_BYTES = 1 << 16
@@ -98,8 +98,7 @@ def file_sha256_once(path: Path) -> str:
     >>> file_sha256_once(path)[:16]
     '2cf24dba5fb0a30e'
     """
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+    key = stat_key(path)
     if key not in _SHA256_SEEN:
         _SHA256_SEEN[key] = file_sha256(path)
     return _SHA256_SEEN[key]

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from brainalign.core.config import cache_dir
-from brainalign.core.storage import StorageError, content_hash
+from brainalign.core.storage import StorageError, content_hash, stat_key
 from brainalign.models.feature_store import FeatureStore, StoreWriter
 
 
@@ -47,7 +47,7 @@ def feature_key(model: Any, layer: str, stimuli: Any, projection: str | None = N
     return content_hash(*parts, *([projection] if projection is not None else []))
 
 
-_VERIFIED: set[tuple[str, int, int, int, int]] = set()  # cache files verified by this process, by inode and times
+_VERIFIED: set[tuple[str, int, int, int, int, int]] = set()  # cache files verified by this process, by inode and times
 
 
 class FeatureCache:
@@ -67,8 +67,7 @@ class FeatureCache:
         if not path.is_file():
             return None
         store = FeatureStore(path)
-        stat = path.stat()
-        seen = (str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+        seen = stat_key(path)
         if seen not in _VERIFIED:
             try:
                 store.verify()

@@ -165,7 +165,8 @@ class FeatureStore:
     def _h5(self) -> h5py.File:
         """The file, opened read-only on first use."""
         if self._file is None:
-            with _storage_errors(self.path, "open the feature store", f"Delete {self.path} and run again to recompute it."):
+            remedy = f"Delete {self.path} and run again to recompute it."
+            with _storage_errors(self.path, "open the feature store", remedy):
                 self._file = h5py.File(self.path, "r")
         return self._file
 

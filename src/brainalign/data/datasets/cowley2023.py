@@ -14,8 +14,8 @@ import pandas as pd
 import xarray as xr
 
 from brainalign.core.labels import NEUROID, REPETITION, STIMULUS, make_responses
-from brainalign.data.fetch import RemoteFile
 from brainalign.data.dataset import Dataset
+from brainalign.data.fetch import RemoteFile
 from brainalign.data.registry import register_dataset
 from brainalign.data.stimuli import StimulusSet, extract_images
 

@@ -14,9 +14,9 @@ import pandas as pd
 import scipy.io
 from PIL import Image
 
+from brainalign.data.dataset import Dataset
 from brainalign.data.fetch import RemoteFile
 from brainalign.data.rdm import RDM
-from brainalign.data.dataset import Dataset
 from brainalign.data.registry import register_dataset
 from brainalign.data.stimuli import StimulusSet, write_images
 

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from brainalign.data.dataset import Dataset
 from brainalign.data.fetch import RemoteFile
 from brainalign.data.rdm import RDM
-from brainalign.data.dataset import Dataset
 from brainalign.data.registry import register_dataset
 from brainalign.data.stimuli import StimulusSet
 
