@@ -138,3 +138,18 @@ def test_order_or_response_ids_that_do_not_match_name_missing_and_extra(tmp_path
     with pytest.raises(InvalidInputError, match=r"repeated \['s/a'\]"):
         stimuli.ordered_as(["s/a", "s/b", "s/c", "s/a"])
     assert stimuli.ordered_as(["s/c", "s/a", "s/b"]).stimulus_ids == ["s/c", "s/a", "s/b"]
+
+
+def test_zip_archive_images_are_extracted_in_natural_order(tmp_path):
+    import io
+    import zipfile
+
+    from brainalign.data.stimuli import extract_images
+
+    archive = tmp_path / "images.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name in ("img10.png", "img9.png", "sub/img100.png"):
+            buffer = io.BytesIO()
+            Image.new("RGB", (2, 2)).save(buffer, format="PNG")
+            zf.writestr(name, buffer.getvalue())
+    assert [p.name for p in extract_images(archive, tmp_path / "out")] == ["img9.png", "img10.png", "img100.png"]

@@ -200,11 +200,11 @@ def write_images(folder: Path, images: Iterable[tuple[str, Callable[[], Image.Im
 
 
 def extract_images(archive: str | os.PathLike, folder: Path) -> list[Path]:
-    """Extract the image files of a zip ``archive`` flat into ``folder`` (once, atomically), sorted by file name."""
+    """Extract the image files of a zip ``archive`` flat into ``folder`` (once, atomically), in natural name order."""
     with zipfile.ZipFile(archive) as zf:
         members = sorted(
             (m for m in zf.infolist() if not m.is_dir() and Path(m.filename).suffix.lower() in IMAGE_SUFFIXES
              and not Path(m.filename).name.startswith(".")),
-            key=lambda m: Path(m.filename).name,
+            key=lambda m: natural_key(Path(m.filename).name),
         )
         return write_images(folder, [(Path(m.filename).name, lambda m=m: zf.read(m)) for m in members])
