@@ -2,7 +2,10 @@
 
 import hashlib
 import http.server
+import os
 import re
+import subprocess
+import sys
 import threading
 from functools import partial
 
@@ -74,14 +77,15 @@ def test_mirror_hit_is_verified_and_returned(mirror):
 
 def test_checksum_mismatch_names_both_digests(mirror):
     wrong = "0" * 64
-    with pytest.raises(ChecksumError, match=f"expected sha256 {wrong}, got {DIGEST}"):
+    with pytest.warns(UserWarning, match="Trying the next source"), \
+            pytest.raises(ChecksumError, match=f"expected sha256 {wrong}, got {DIGEST}"):
         fetch("toy", RemoteFile("sub/blob.bin", "http://127.0.0.1:9/blob.bin", wrong))
 
 
 def test_changed_mirror_file_is_rehashed(mirror):
     fetch("toy", RemoteFile("sub/blob.bin", "http://127.0.0.1:9/blob.bin", DIGEST))
     (mirror / "toy" / "sub" / "blob.bin").write_bytes(PAYLOAD[:-1])
-    with pytest.raises(ChecksumError, match=hashlib.sha256(PAYLOAD[:-1]).hexdigest()):
+    with pytest.warns(UserWarning), pytest.raises(ChecksumError, match=hashlib.sha256(PAYLOAD[:-1]).hexdigest()):
         fetch("toy", RemoteFile("sub/blob.bin", "http://127.0.0.1:9/blob.bin", DIGEST))
 
 
@@ -120,3 +124,66 @@ def test_corrupt_download_is_removed_and_reported(no_mirror, server):
         fetch("toy", RemoteFile("sub/blob.bin", f"{base}/blob.bin", "1" * 64))
     assert not (cache_dir("data", "toy") / "sub" / "blob.bin.part").exists()
     assert not (cache_dir("data", "toy") / "sub" / "blob.bin").exists()
+
+
+def _edit_in_place(path):
+    """Flip one byte, keeping size and modification time (what a size+mtime memo cannot see)."""
+    stat = path.stat()
+    data = bytearray(path.read_bytes())
+    data[1000] ^= 0xFF
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert path.stat().st_size == stat.st_size and path.stat().st_mtime_ns == stat.st_mtime_ns
+
+
+def _fetch_in_new_process(url, digest):
+    code = ("import sys; from brainalign.data.fetch import RemoteFile, fetch\n"
+            f"print(fetch('toy', RemoteFile('sub/blob.bin', {url!r}, {digest!r})))")
+    return subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, env=os.environ,
+                          timeout=60)
+
+
+def test_file_changed_with_same_size_and_mtime_is_caught_by_the_next_process(mirror):
+    url = "http://127.0.0.1:9/blob.bin"
+    first = _fetch_in_new_process(url, DIGEST)
+    assert first.returncode == 0, first.stderr
+    _edit_in_place(mirror / "toy" / "sub" / "blob.bin")
+    second = _fetch_in_new_process(url, DIGEST)
+    assert second.returncode != 0
+    assert "ChecksumError" in second.stderr and str(mirror / "toy" / "sub" / "blob.bin") in second.stderr
+    assert url in second.stderr and "replace it with a fresh copy" in second.stderr
+
+
+def test_bad_mirror_copy_falls_through_to_the_next_mirror(tmp_path, monkeypatch):
+    bad, good = tmp_path / "bad", tmp_path / "good"
+    for root, payload in ((bad, PAYLOAD[::-1]), (good, PAYLOAD)):
+        (root / "toy").mkdir(parents=True)
+        (root / "toy" / "blob.bin").write_bytes(payload)
+    monkeypatch.setenv("BRAINALIGN_MIRROR", f"{bad}{os.pathsep}{good}")
+    url = "http://127.0.0.1:9/blob.bin"
+    with pytest.warns(UserWarning) as record:
+        path = fetch("toy", RemoteFile("blob.bin", url, DIGEST))
+    assert path == good / "toy" / "blob.bin"
+    [warning] = [str(w.message) for w in record]
+    assert str(bad / "toy" / "blob.bin") in warning and url in warning and "fresh copy" in warning
+
+
+def test_bad_mirror_copy_falls_through_to_the_download(tmp_path, monkeypatch, server):
+    base, requests = server
+    (tmp_path / "bad" / "toy").mkdir(parents=True)
+    (tmp_path / "bad" / "toy" / "blob.bin").write_bytes(b"stale")
+    monkeypatch.setenv("BRAINALIGN_MIRROR", str(tmp_path / "bad"))
+    monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path / "cache"))
+    with pytest.warns(UserWarning, match="checksum mismatch"):
+        path = fetch("toy", RemoteFile("blob.bin", f"{base}/blob.bin", DIGEST))
+    assert path == cache_dir("data", "toy") / "blob.bin" and path.read_bytes() == PAYLOAD
+    assert requests == [None]
+
+
+def test_damaged_cache_copy_is_reported_and_downloaded_again(no_mirror, server):
+    base, requests = server
+    path = fetch("toy", RemoteFile("sub/blob.bin", f"{base}/blob.bin", DIGEST))
+    path.write_bytes(PAYLOAD[:-10])
+    with pytest.warns(UserWarning, match=f"checksum mismatch for {re.escape(str(path))}.*deleted and downloaded"):
+        assert fetch("toy", RemoteFile("sub/blob.bin", f"{base}/blob.bin", DIGEST)).read_bytes() == PAYLOAD
+    assert requests == [None, None]

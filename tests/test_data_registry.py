@@ -27,7 +27,7 @@ def toy_dataset(tmp_path, monkeypatch):
         files = (RemoteFile("values.txt", "http://127.0.0.1:9/values.txt", hashlib.sha256(b"1 2 3").hexdigest()),)
 
     yield Toy
-    del DATASETS["Toy"]
+    DATASETS.unregister("Toy")
 
 
 def test_builtin_datasets_are_listed():
@@ -87,3 +87,24 @@ def test_a_registered_dataset_uses_the_base_class_contract(toy_dataset):
         toy.responses("A")
     with pytest.raises(UnknownNameError, match="unknown region 'C'"):
         toy.rdms("C")
+
+
+def test_registering_another_loader_under_a_taken_name_is_an_error(toy_dataset):
+    with pytest.raises(InvalidInputError, match="dataset 'Toy' is already registered"):
+        @register_dataset
+        class Impostor(Dataset):
+            identifier = "Toy"
+    assert get_dataset("Toy").folder == "toy"  # the first loader is kept, not silently replaced
+
+
+def test_loader_modules_import_first_in_a_fresh_process_without_a_cycle():
+    import os
+    import subprocess
+    import sys
+
+    code = ("import brainalign.data.datasets.cowley2023 as m, brainalign.data.registry as r; "
+            "print(r.get_dataset('Cowley2023').identifier, r.DATASETS.get('Cowley2023') is m.Cowley2023)")
+    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, env=os.environ,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["Cowley2023", "True"]

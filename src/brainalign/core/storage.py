@@ -11,6 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from brainalign.core.errors import BrainAlignError
+
+
+class StorageError(BrainAlignError, OSError):
+    """A file could not be written or read back intact (disk full, no permission, damaged or truncated file);
+    the message names the path and what to do."""
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
@@ -46,10 +53,43 @@ def content_hash(*parts: Any, length: int = 16) -> str:
     return hashlib.sha256(payload).hexdigest()[:length]
 
 
-def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    """The sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
+def file_sha256(path: str | os.PathLike) -> str:
+    """The sha256 of a file's bytes, read in chunks.
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "x"
+    >>> _ = path.write_bytes(b"hello")
+    >>> file_sha256(path)[:16]
+    '2cf24dba5fb0a30e'
+    """
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def file_fingerprint(path: str | os.PathLike) -> str:
+    """A fast 128-bit content hash (blake2b) of a file's bytes: equal bytes, equal hash; sizes and times play no part.
+
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "a").write_bytes(b"same"); _ = (folder / "b").write_bytes(b"same")
+    >>> file_fingerprint(folder / "a") == file_fingerprint(folder / "b")
+    True
+    """
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
+
+
+def stat_key(path: str | os.PathLike) -> tuple[str, int, int, int, int, int]:
+    """(resolved path, device, inode, size, mtime, ctime): a key for per-process memos of a file's content checks.
+
+    A file rewritten in place changes its ctime even when size and mtime are restored, so a memo keyed by this
+    is never older than the file; it is never persisted, so each process checks content at least once.
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "x"
+    >>> _ = path.write_bytes(b"abc")
+    >>> stat_key(path)[3]
+    3
+    """
+    stat = os.stat(path)
+    return (str(Path(path).resolve()), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)

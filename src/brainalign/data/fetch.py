@@ -2,8 +2,8 @@
 
 A file is looked up, in order, in each mirror directory (``BRAINALIGN_MIRROR``) as ``<mirror>/<dataset>/<path>``,
 in the cache as ``cache_dir("data", dataset)/<path>``, and only then downloaded from its public URL into the
-cache. Every file is checked against its sha256; a verified file's digest is remembered by size and mtime,
-so large files are hashed once, not on every call.
+cache. Every file is checked against its sha256 at least once per process before it is used (a digest is
+remembered only in memory, for the file's inode, size and times); a bad copy is reported and the next source tried.
 
 >>> import hashlib, os, pathlib, tempfile
 >>> mirror = pathlib.Path(tempfile.mkdtemp())
@@ -19,10 +19,10 @@ so large files are hashed once, not on every call.
 
 from __future__ import annotations
 
-import json
 import os
 import urllib.error
 import urllib.request
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from brainalign.core.config import cache_dir, mirror_dirs
 from brainalign.core.errors import BrainAlignError, OfflineError
-from brainalign.core.storage import atomic_path, content_hash, file_sha256
+from brainalign.core.storage import file_sha256, stat_key
 
 TIMEOUT_S = 30
 CHUNK_BYTES = 1 << 16
@@ -50,48 +50,66 @@ class RemoteFile:
 
 
 def fetch(dataset: str, remote: RemoteFile) -> Path:
-    """A verified local copy of ``remote``: from a mirror, else the cache, else downloaded into the cache."""
+    """A verified local copy of ``remote``: from a mirror, else the cache, else downloaded into the cache.
+
+    A copy whose sha256 differs is reported in a warning naming the file, the URL and the remedy, and the next
+    source is tried; when none holds a good copy the error lists every mismatch.
+    """
+    mismatches = []
     for mirror in mirror_dirs():
         candidate = mirror / dataset / remote.path
         if candidate.is_file():
-            _verify(candidate, remote.sha256)
-            return candidate
+            problem = _mismatch(candidate, remote)
+            if problem is None:
+                return candidate
+            mismatches.append(f"{problem}; replace it with a fresh copy of {remote.url} (mirrors are never changed)")
+            warnings.warn(f"{mismatches[-1]}. Trying the next source.", stacklevel=2)
     target = cache_dir("data", dataset) / remote.path
     if target.is_file():
-        try:
-            _verify(target, remote.sha256)
+        problem = _mismatch(target, remote)
+        if problem is None:
             return target
-        except ChecksumError:
-            target.unlink()  # a damaged cache entry is ours to replace
+        warnings.warn(f"{problem}; the cached copy is deleted and downloaded again", stacklevel=2)
+        target.unlink()  # a damaged cache entry is ours to replace
     try:
         _download(remote.url, target, remote.sha256)
+    except ChecksumError as error:
+        raise ChecksumError("; ".join([*mismatches, str(error)])) from error
     except OSError as error:  # URLError, refused or reset connections, timeouts
         searched = ", ".join(str(m) for m in mirror_dirs()) or "none set"
-        raise OfflineError(
-            f"could not download {remote.url} to {target} ({getattr(error, 'reason', error)}). "
-            f"No mirror holds it (searched: {searched}); set BRAINALIGN_MIRROR to a directory holding "
-            f"<mirror>/{dataset}/{remote.path}, or connect to the internet and try again"
-        ) from error
+        offline = (f"could not download {remote.url} to {target} ({getattr(error, 'reason', error)}). "
+                   f"No mirror holds a good copy (searched: {searched}); set BRAINALIGN_MIRROR to a directory "
+                   f"holding <mirror>/{dataset}/{remote.path}, or connect to the internet and try again")
+        if mismatches:
+            raise ChecksumError("; ".join([*mismatches, offline])) from error
+        raise OfflineError(offline) from error
     return target
 
 
-def _verify(path: Path, expected: str) -> None:
-    """Raise ChecksumError unless ``path`` has sha256 ``expected``; digests are remembered by size and mtime."""
-    stat = path.stat()
-    record_path = cache_dir("data", ".verified") / f"{content_hash(str(path.resolve()))}.json"
-    key = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-    try:
-        record = json.loads(record_path.read_text())
-    except (OSError, ValueError):
-        record = {}
-    if {k: record.get(k) for k in key} == key and "sha256" in record:
-        actual = record["sha256"]
-    else:
-        actual = file_sha256(path)
-        with atomic_path(record_path) as tmp:
-            tmp.write_text(json.dumps({**key, "sha256": actual, "path": str(path)}))
-    if actual != expected:
-        raise ChecksumError(f"checksum mismatch for {path}: expected sha256 {expected}, got {actual}")
+_SHA256_SEEN: dict[tuple[str, int, int, int, int, int], str] = {}
+
+
+def file_sha256_once(path: Path) -> str:
+    """The sha256 of ``path``, hashed at least once per process (again whenever size, times or inode change).
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "x"
+    >>> _ = path.write_bytes(b"hello")
+    >>> file_sha256_once(path)[:16]
+    '2cf24dba5fb0a30e'
+    """
+    key = stat_key(path)
+    if key not in _SHA256_SEEN:
+        _SHA256_SEEN[key] = file_sha256(path)
+    return _SHA256_SEEN[key]
+
+
+def _mismatch(path: Path, remote: RemoteFile) -> str | None:
+    """None when ``path`` has the sha256 of ``remote``, else a message naming the file, the URL and both digests."""
+    actual = file_sha256_once(path)
+    if actual == remote.sha256:
+        return None
+    return f"checksum mismatch for {path} (a copy of {remote.url}): expected sha256 {remote.sha256}, got {actual}"
 
 
 def _download(url: str, target: Path, expected: str) -> None:

@@ -1,7 +1,7 @@
-"""The dataset registry: `Dataset` (a loader for one published experiment) and name → loader lookup.
+"""The dataset registry: name → `Dataset` loader class.
 
-Built-in loaders live in ``brainalign.data.datasets`` and register themselves with :func:`register_dataset`;
-other packages can add theirs through the ``brainalign.datasets`` entry-point group.
+Built-in loaders live in ``brainalign.data.datasets`` (imported on first lookup) and register themselves with
+:func:`register_dataset`; other packages add theirs through the ``brainalign.datasets`` entry-point group.
 
 >>> "Kriegeskorte2008" in list_datasets()
 True
@@ -11,124 +11,33 @@ True
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Iterable, Mapping
-from importlib.metadata import entry_points
-from pathlib import Path
-from typing import Any, ClassVar
+from brainalign.core.registry import Registry
+from brainalign.data.dataset import Dataset
 
-import xarray as xr
+__all__ = ["DATASETS", "Dataset", "get_dataset", "list_datasets", "register_dataset"]
 
-from brainalign.core.config import cache_dir
-from brainalign.core.errors import InvalidInputError, UnknownNameError
-from brainalign.data.fetch import RemoteFile, fetch
-from brainalign.data.rdm import RDM
-from brainalign.data.stimuli import StimulusSet
-
-DATASETS: dict[str, type[Dataset]] = {}
-
-
-class Dataset:
-    """A published experiment: its stimuli, its measured data per region, and where every file comes from.
-
-    Subclasses set the class attributes and override :meth:`stimulus_set` plus :meth:`rdms` and/or
-    :meth:`responses`. ``folder`` names the dataset's directory in a mirror and in the cache; ``modality`` is the
-    recording modality (``fMRI``, ``spikes``, ``behavior``, ...).
-    """
-
-    identifier: ClassVar[str]
-    folder: ClassVar[str]
-    citation: ClassVar[str]
-    license: ClassVar[str]
-    species: ClassVar[str]
-    modality: ClassVar[str]
-    regions: ClassVar[tuple[str, ...]]
-    visual_degrees: ClassVar[float | None] = None
-    files: ClassVar[tuple[RemoteFile, ...]] = ()
-
-    def stimulus_set(self, **selection: Any) -> StimulusSet:
-        """The stimuli, in the order of the measured data."""
-        raise InvalidInputError(f"dataset {self.identifier!r} has no stimulus set")
-
-    def rdms(self, region: str) -> RDM:
-        """The measured RDMs of ``region`` (one per subject / session, described in ``RDM.descriptors``)."""
-        self._check_region(region)
-        raise InvalidInputError(
-            f"dataset {self.identifier!r} provides responses, not RDMs; use responses({region!r}) and compute RDMs"
-        )
-
-    def responses(self, region: str, **selection: Any) -> xr.DataArray:
-        """The measured `Responses` of ``region`` (stimulus × neuroid [× repetition])."""
-        self._check_region(region)
-        raise InvalidInputError(
-            f"dataset {self.identifier!r} provides only RDMs, not per-neuroid responses; use rdms({region!r})"
-        )
-
-    def info(self) -> dict[str, Any]:
-        """The dataset's description as a flat dict (one row of ``brainalign list datasets``; provenance)."""
-        return {
-            "identifier": self.identifier,
-            "citation": self.citation,
-            "license": self.license,
-            "species": self.species,
-            "modality": self.modality,
-            "regions": list(self.regions),
-            "visual_degrees": self.visual_degrees,
-            "n_files": len(self.files),
-        }
-
-    def download(self) -> list[Path]:
-        """Fetch (and verify) every file of the dataset; returns their local paths."""
-        return [fetch(self.folder, remote) for remote in self.files]
-
-    def _fetch(self, path: str) -> Path:
-        """The verified local copy of the dataset file whose ``RemoteFile.path`` is ``path``."""
-        for remote in self.files:
-            if remote.path == path:
-                return fetch(self.folder, remote)
-        raise UnknownNameError(f"{self.identifier} file", path, [f.path for f in self.files])
-
-    def _sha256(self, path: str) -> str:
-        return next(f.sha256 for f in self.files if f.path == path)
-
-    def _check_selection(self, selection: Mapping[str, Any], choices: Mapping[str, Iterable[str]]) -> None:
-        """Raise unless every ``selection`` key is one of ``choices`` and its value one of that key's choices."""
-        for key, value in selection.items():
-            if key not in choices:
-                raise UnknownNameError(f"{self.identifier} selection key", key, choices)
-            if str(value) not in set(map(str, choices[key])):
-                raise UnknownNameError(f"{self.identifier} {key}", str(value), map(str, choices[key]))
-
-    def _check_region(self, region: str) -> None:
-        if region not in self.regions:
-            raise UnknownNameError("region", region, self.regions)
-
-    def _image_dir(self, source_path: str) -> Path:
-        """The cache folder for images decoded from dataset file ``source_path``, keyed by its checksum."""
-        return cache_dir("data", self.folder, "stimuli", f"{Path(source_path).stem}-{self._sha256(source_path)[:12]}")
+DATASETS: Registry[type[Dataset]] = Registry("dataset", "brainalign.datasets",
+                                             builtin_modules=["brainalign.data.datasets"])
 
 
 def register_dataset(cls: type[Dataset]) -> type[Dataset]:
-    """Class decorator: register a `Dataset` subclass under its ``identifier``."""
-    DATASETS[cls.identifier] = cls
-    return cls
+    """Class decorator: register a `Dataset` subclass under its ``identifier``.
 
-
-def _load_all() -> None:
-    importlib.import_module("brainalign.data.datasets")
-    for ep in entry_points(group="brainalign.datasets"):
-        DATASETS.setdefault(ep.name, ep.load())
+    >>> @register_dataset
+    ... class Tiny(Dataset):
+    ...     identifier, folder, regions = "Tiny", "tiny", ("V1",)
+    >>> get_dataset("Tiny").regions
+    ('V1',)
+    >>> DATASETS.unregister("Tiny")
+    """
+    return DATASETS.register(cls.identifier, cls)
 
 
 def get_dataset(name: str) -> Dataset:
     """The dataset registered as ``name`` (a loader instance), with the valid names in the error when unknown."""
-    _load_all()
-    if name not in DATASETS:
-        raise UnknownNameError("dataset", name, DATASETS)
-    return DATASETS[name]()
+    return DATASETS.get(name)()
 
 
 def list_datasets() -> list[str]:
     """Identifiers of all registered datasets."""
-    _load_all()
-    return sorted(DATASETS)
+    return DATASETS.names()

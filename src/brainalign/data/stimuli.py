@@ -3,19 +3,21 @@
 >>> import tempfile, pathlib
 >>> from PIL import Image
 >>> folder = pathlib.Path(tempfile.mkdtemp())
->>> for name in ("b.png", "a.png"):
+>>> for name in ("10.png", "2.png"):
 ...     Image.new("RGB", (4, 3)).save(folder / name)
 >>> stimuli = StimulusSet.from_folder(folder, identifier="demo")
 >>> len(stimuli), stimuli.stimulus_ids, stimuli.load_image(0).size
-(2, ['demo/a', 'demo/b'], (4, 3))
->>> stimuli.subset(["demo/b"]).stimulus_ids
-['demo/b']
+(2, ['demo/2', 'demo/10'], (4, 3))
+>>> stimuli.subset(["demo/10"]).stimulus_ids
+['demo/10']
 """
 
 from __future__ import annotations
 
 import os
+import re
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +26,20 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
 from brainalign.core.errors import InvalidInputError
-from brainalign.core.storage import atomic_path, content_hash
+from brainalign.core.storage import atomic_path, content_hash, file_fingerprint
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 MODALITIES = ("image", "text", "video")
+
+
+def natural_key(name: str) -> tuple:
+    """Sort key that orders digit runs by value, so ``2.png`` comes before ``10.png`` (ties: plain name order).
+
+    >>> sorted(["img10.png", "img2.png", "img1.png"], key=natural_key)
+    ['img1.png', 'img2.png', 'img10.png']
+    """
+    parts = re.split(r"(\d+)", name)
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part.lower()) for part in parts), name
 
 
 @dataclass
@@ -75,14 +87,40 @@ class StimulusSet:
             raise InvalidInputError(message) from error
 
     def fingerprint(self) -> str:
-        """A content hash of identifier, ids, texts and file sizes (a cache key for features of these stimuli).
+        """A content hash of identifier, ids, texts and the bytes of every file (a cache key for their features).
+
+        Files are hashed on every call (blake2b, about 1 GB/s), never judged by size or modification time, so an
+        image edited in place, or another folder with the same names and sizes, gets another fingerprint.
 
         >>> StimulusSet("t", ["a"], texts=["hi"], modality="text").fingerprint() == \\
         ...     StimulusSet("t", ["a"], texts=["ho"], modality="text").fingerprint()
         False
         """
-        sizes = [os.path.getsize(p) for p in self.paths] if self.paths is not None else None
-        return content_hash(self.identifier, self.modality, self.stimulus_ids, sizes, self.texts)
+        digests = [file_fingerprint(p) for p in self.paths] if self.paths is not None else None
+        return content_hash(self.identifier, self.modality, self.stimulus_ids, digests, self.texts)
+
+    def ordered_as(self, stimulus_ids: Sequence[str]) -> "StimulusSet":
+        """The same stimuli in the order of ``stimulus_ids`` (e.g. the ids that come with measured responses).
+
+        Both must hold exactly the same ids: a missing or extra id is an error naming them, never a silent
+        drop or reorder.
+
+        >>> StimulusSet("t", ["a", "b"], texts=["x", "y"], modality="text").ordered_as(["b", "a"]).texts
+        ['y', 'x']
+        """
+        wanted = [str(s) for s in stimulus_ids]
+        have, counts = set(self.stimulus_ids), Counter(wanted)
+        missing = [s for s in wanted if s not in have]
+        extra = [s for s in self.stimulus_ids if s not in counts]
+        repeated = sorted(s for s, count in counts.items() if count > 1)
+        if missing or extra or repeated:
+            raise InvalidInputError(
+                f"stimulus ids do not match stimulus set {self.identifier!r}: "
+                f"{len(missing)} missing from the set {missing[:5]}, {len(extra)} extra in the set {extra[:5]}"
+                + (f", repeated {repeated[:5]}" if repeated else "")
+                + "; give exactly one id per stimulus"
+            )
+        return self.subset(wanted)
 
     def subset(self, stimulus_ids: Sequence[str]) -> "StimulusSet":
         """The stimuli with these ids, in the given order."""
@@ -103,12 +141,18 @@ class StimulusSet:
         )
 
     @classmethod
-    def from_folder(cls, path: str | os.PathLike, identifier: str | None = None, pattern: str = "*") -> "StimulusSet":
-        """The image files in ``path`` matching ``pattern``, sorted by name; ids are ``<identifier>/<file stem>``."""
+    def from_folder(cls, path: str | os.PathLike, identifier: str | None = None, pattern: str = "*",
+                    order: Sequence[str] | str | os.PathLike | None = None) -> "StimulusSet":
+        """The image files in ``path`` matching ``pattern``; ids are ``<identifier>/<file stem>``.
+
+        Files are in natural order (``2.png`` before ``10.png``) unless ``order`` gives it: file names or stems,
+        as a list or as a text file with one per line; it must name every file exactly once.
+        """
         folder = Path(path)
         if not folder.is_dir():
             raise InvalidInputError(f"stimulus folder {folder} does not exist or is not a directory")
-        files = sorted(p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        files = sorted((p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
+                       key=lambda p: natural_key(p.name))
         if not files:
             raise InvalidInputError(
                 f"no image files matching {pattern!r} in {folder} (looked for {', '.join(IMAGE_SUFFIXES)})"
@@ -117,12 +161,18 @@ class StimulusSet:
         stems = [p.stem for p in files]
         if len(set(stems)) != len(stems):
             stems = [p.name for p in files]
-        return cls(
+        stimuli = cls(
             identifier=identifier,
             stimulus_ids=[f"{identifier}/{stem}" for stem in stems],
             paths=files,
             metadata=pd.DataFrame({"filename": [p.name for p in files]}),
         )
+        if order is None:
+            return stimuli
+        if isinstance(order, (str, os.PathLike)):
+            order = [line.strip() for line in Path(order).read_text().splitlines() if line.strip()]
+        names = {p.name: stem for p, stem in zip(files, stems)}
+        return stimuli.ordered_as([f"{identifier}/{names.get(entry, entry)}" for entry in order])
 
 
 def write_images(folder: Path, images: Iterable[tuple[str, Callable[[], Image.Image | bytes]]]) -> list[Path]:
@@ -150,11 +200,11 @@ def write_images(folder: Path, images: Iterable[tuple[str, Callable[[], Image.Im
 
 
 def extract_images(archive: str | os.PathLike, folder: Path) -> list[Path]:
-    """Extract the image files of a zip ``archive`` flat into ``folder`` (once, atomically), sorted by file name."""
+    """Extract the image files of a zip ``archive`` flat into ``folder`` (once, atomically), in natural name order."""
     with zipfile.ZipFile(archive) as zf:
         members = sorted(
             (m for m in zf.infolist() if not m.is_dir() and Path(m.filename).suffix.lower() in IMAGE_SUFFIXES
              and not Path(m.filename).name.startswith(".")),
-            key=lambda m: Path(m.filename).name,
+            key=lambda m: natural_key(Path(m.filename).name),
         )
         return write_images(folder, [(Path(m.filename).name, lambda m=m: zf.read(m)) for m in members])

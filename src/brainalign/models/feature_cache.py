@@ -3,7 +3,9 @@ stimuli[, projection]).
 
 The key hashes everything that changes the numbers, so a stale file is never reused. Files are written batch
 by batch into ``<key>.partial.h5`` and renamed onto ``<key>.h5`` when complete, so a killed run never leaves a
-file that looks finished, and the next run resumes the partial one.
+file that looks finished, and the next run resumes the partial one. A cached file is verified (completeness
+marker, chunk checksums) the first time a process opens it; a damaged, truncated or unfinished one is named in
+a warning, deleted and recomputed.
 
 >>> import tempfile, numpy as np
 >>> cache = FeatureCache(tempfile.mkdtemp())
@@ -18,6 +20,7 @@ True
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,7 +29,7 @@ import numpy as np
 import torch
 
 from brainalign.core.config import cache_dir
-from brainalign.core.storage import content_hash
+from brainalign.core.storage import StorageError, content_hash, stat_key
 from brainalign.models.feature_store import FeatureStore, StoreWriter
 
 
@@ -44,6 +47,9 @@ def feature_key(model: Any, layer: str, stimuli: Any, projection: str | None = N
     return content_hash(*parts, *([projection] if projection is not None else []))
 
 
+_VERIFIED: set[tuple[str, int, int, int, int, int]] = set()  # cache files verified by this process, by inode and times
+
+
 class FeatureCache:
     """HDF5 files named ``<key>.h5`` in ``directory`` (default: ``cache_dir("features")``)."""
 
@@ -55,9 +61,22 @@ class FeatureCache:
         return self.directory / f"{key}.h5"
 
     def open(self, key: str) -> FeatureStore | None:
-        """The finished store of ``key`` (read lazily), or None on a miss."""
+        """The finished store of ``key`` (read lazily), or None on a miss; verified once per process, and a
+        damaged file is reported, deleted and treated as a miss (so it is recomputed)."""
         path = self.path(key)
-        return FeatureStore(path) if path.is_file() else None
+        if not path.is_file():
+            return None
+        store = FeatureStore(path)
+        seen = stat_key(path)
+        if seen not in _VERIFIED:
+            try:
+                store.verify()
+            except StorageError as error:
+                warnings.warn(f"{error} Deleting it; it will be recomputed.", stacklevel=2)
+                path.unlink(missing_ok=True)
+                return None
+            _VERIFIED.add(seen)
+        return store
 
     def load(self, key: str) -> np.ndarray | None:
         """The cached (stimulus, unit) float32 array, or None on a miss."""

@@ -20,8 +20,10 @@ True
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,8 @@ from brainalign.core.backend import to_numpy
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.storage import atomic_path, content_hash
 from brainalign.models.feature_cache import feature_key
+
+_DIGEST_BYTES = 32  # a cached reducer file is sha256(pickle) + pickle
 
 
 def describe_reducer(reducer: Any) -> dict[str, Any]:
@@ -117,15 +121,31 @@ def project(reducer: Any, values: np.ndarray) -> np.ndarray:
 
 
 def load_fitted(directory: str | os.PathLike, key: str) -> Any | None:
-    """The fitted reducer cached under ``key``, or None."""
+    """The fitted reducer cached under ``key``, or None; a damaged or truncated file (its sha256 does not match)
+    is named in a warning, deleted and reported as None, so the reducer is fitted again.
+
+    >>> import tempfile
+    >>> from sklearn.decomposition import PCA
+    >>> folder = tempfile.mkdtemp()
+    >>> save_fitted(folder, "k", PCA(n_components=2))
+    >>> load_fitted(folder, "k").n_components, load_fitted(folder, "missing")
+    (2, None)
+    """
     path = Path(directory) / f"{key}.pkl"
     if not path.is_file():
         return None
-    with open(path, "rb") as f:
-        return pickle.load(f)
+    content = path.read_bytes()
+    digest, payload = content[:_DIGEST_BYTES], content[_DIGEST_BYTES:]
+    if hashlib.sha256(payload).digest() != digest:
+        warnings.warn(f"fitted projection {path} is damaged or truncated (checksum mismatch); deleting it, "
+                      "it will be fitted again", stacklevel=2)
+        path.unlink(missing_ok=True)
+        return None
+    return pickle.loads(payload)
 
 
 def save_fitted(directory: str | os.PathLike, key: str, reducer: Any) -> None:
-    """Cache a fitted reducer under ``key`` (atomically)."""
-    with atomic_path(Path(directory) / f"{key}.pkl") as tmp, open(tmp, "wb") as f:
-        pickle.dump(reducer, f, protocol=pickle.HIGHEST_PROTOCOL)
+    """Cache a fitted reducer under ``key`` (atomically), preceded by the sha256 of its pickle."""
+    payload = pickle.dumps(reducer, protocol=pickle.HIGHEST_PROTOCOL)
+    with atomic_path(Path(directory) / f"{key}.pkl") as tmp:
+        tmp.write_bytes(hashlib.sha256(payload).digest() + payload)

@@ -14,8 +14,9 @@ import pandas as pd
 import xarray as xr
 
 from brainalign.core.labels import NEUROID, REPETITION, STIMULUS, make_responses
+from brainalign.data.dataset import Dataset
 from brainalign.data.fetch import RemoteFile
-from brainalign.data.registry import Dataset, register_dataset
+from brainalign.data.registry import register_dataset
 from brainalign.data.stimuli import StimulusSet, extract_images
 
 _URL = ("https://raw.githubusercontent.com/cowleygroup/V4_compact_models/f4552ad9d34a466ebc66658f72a08a8e5038f1cf/"

@@ -14,9 +14,10 @@ import pandas as pd
 import scipy.io
 from PIL import Image
 
+from brainalign.data.dataset import Dataset
 from brainalign.data.fetch import RemoteFile
 from brainalign.data.rdm import RDM
-from brainalign.data.registry import Dataset, register_dataset
+from brainalign.data.registry import register_dataset
 from brainalign.data.stimuli import StimulusSet, write_images
 
 _URL = ("https://raw.githubusercontent.com/rsagroup/rsatoolbox/f1f83cadb7243492a1aae7460466e0f0140b20ac/"

@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from brainalign.data.dataset import Dataset
 from brainalign.data.fetch import RemoteFile
 from brainalign.data.rdm import RDM
-from brainalign.data.registry import Dataset, register_dataset
+from brainalign.data.registry import register_dataset
 from brainalign.data.stimuli import StimulusSet
 
 _URL = ("https://raw.githubusercontent.com/cvai-roig-lab/Net2Brain/b59ed47dc88e3c120e43f5726ede126e902843e8/"

@@ -1,0 +1,106 @@
+"""`Dataset`: the base class of a loader for one published experiment (stimuli, measured data, files).
+
+Loaders subclass it and register with ``brainalign.data.registry.register_dataset``; this module imports no
+loader and no registry, so loaders, the registry and users can all import it without a cycle.
+
+>>> class Empty(Dataset):
+...     identifier, folder, regions = "Empty", "empty", ("V1",)
+>>> Empty().rdms("V2")
+Traceback (most recent call last):
+...
+brainalign.core.errors.UnknownNameError: unknown region 'V2'; valid: V1
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import xarray as xr
+
+from brainalign.core.config import cache_dir
+from brainalign.core.errors import InvalidInputError, UnknownNameError
+from brainalign.data.fetch import RemoteFile, fetch
+from brainalign.data.rdm import RDM
+from brainalign.data.stimuli import StimulusSet
+
+
+class Dataset:
+    """A published experiment: its stimuli, its measured data per region, and where every file comes from.
+
+    Subclasses set the class attributes and override :meth:`stimulus_set` plus :meth:`rdms` and/or
+    :meth:`responses`. ``folder`` names the dataset's directory in a mirror and in the cache; ``modality`` is the
+    recording modality (``fMRI``, ``spikes``, ``behavior``, ...).
+    """
+
+    identifier: ClassVar[str]
+    folder: ClassVar[str]
+    citation: ClassVar[str]
+    license: ClassVar[str]
+    species: ClassVar[str]
+    modality: ClassVar[str]
+    regions: ClassVar[tuple[str, ...]]
+    visual_degrees: ClassVar[float | None] = None
+    files: ClassVar[tuple[RemoteFile, ...]] = ()
+
+    def stimulus_set(self, **selection: Any) -> StimulusSet:
+        """The stimuli, in the order of the measured data."""
+        raise InvalidInputError(f"dataset {self.identifier!r} has no stimulus set")
+
+    def rdms(self, region: str) -> RDM:
+        """The measured RDMs of ``region`` (one per subject / session, described in ``RDM.descriptors``)."""
+        self._check_region(region)
+        raise InvalidInputError(
+            f"dataset {self.identifier!r} provides responses, not RDMs; use responses({region!r}) and compute RDMs"
+        )
+
+    def responses(self, region: str, **selection: Any) -> xr.DataArray:
+        """The measured `Responses` of ``region`` (stimulus × neuroid [× repetition])."""
+        self._check_region(region)
+        raise InvalidInputError(
+            f"dataset {self.identifier!r} provides only RDMs, not per-neuroid responses; use rdms({region!r})"
+        )
+
+    def info(self) -> dict[str, Any]:
+        """The dataset's description as a flat dict (one row of ``brainalign list datasets``; provenance)."""
+        return {
+            "identifier": self.identifier,
+            "citation": self.citation,
+            "license": self.license,
+            "species": self.species,
+            "modality": self.modality,
+            "regions": list(self.regions),
+            "visual_degrees": self.visual_degrees,
+            "n_files": len(self.files),
+        }
+
+    def download(self) -> list[Path]:
+        """Fetch (and verify) every file of the dataset; returns their local paths."""
+        return [fetch(self.folder, remote) for remote in self.files]
+
+    def _fetch(self, path: str) -> Path:
+        """The verified local copy of the dataset file whose ``RemoteFile.path`` is ``path``."""
+        for remote in self.files:
+            if remote.path == path:
+                return fetch(self.folder, remote)
+        raise UnknownNameError(f"{self.identifier} file", path, [f.path for f in self.files])
+
+    def _sha256(self, path: str) -> str:
+        return next(f.sha256 for f in self.files if f.path == path)
+
+    def _check_selection(self, selection: Mapping[str, Any], choices: Mapping[str, Iterable[str]]) -> None:
+        """Raise unless every ``selection`` key is one of ``choices`` and its value one of that key's choices."""
+        for key, value in selection.items():
+            if key not in choices:
+                raise UnknownNameError(f"{self.identifier} selection key", key, choices)
+            if str(value) not in set(map(str, choices[key])):
+                raise UnknownNameError(f"{self.identifier} {key}", str(value), map(str, choices[key]))
+
+    def _check_region(self, region: str) -> None:
+        if region not in self.regions:
+            raise UnknownNameError("region", region, self.regions)
+
+    def _image_dir(self, source_path: str) -> Path:
+        """The cache folder for images decoded from dataset file ``source_path``, keyed by its checksum."""
+        return cache_dir("data", self.folder, "stimuli", f"{Path(source_path).stem}-{self._sha256(source_path)[:12]}")
