@@ -138,3 +138,20 @@ def test_captured_modules_tensors_and_partials_are_hashed_by_value():
     with torch.no_grad():
         layer.weight[0, 0] += 1
     assert callable_identity(run) != before
+
+
+def test_weights_checksum_sees_a_rewrite_that_keeps_size_and_mtime(tmp_path):
+    """A weights file edited in place with its size and mtime restored must not keep its old checksum."""
+    import hashlib
+    import os
+
+    from brainalign.models.sources.weights import file_checksum
+
+    path = tmp_path / "weights.pt"
+    path.write_bytes(b"a" * 64)
+    stat = path.stat()
+    first = file_checksum(path)
+    path.write_bytes(b"b" * 64)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert first == hashlib.sha256(b"a" * 64).hexdigest()
+    assert file_checksum(path) == hashlib.sha256(b"b" * 64).hexdigest()

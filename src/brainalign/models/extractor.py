@@ -96,10 +96,12 @@ class Extractor:
             raise InvalidInputError("extract_stores writes into the feature cache; create the Extractor with "
                                     "cache=True or cache=FeatureCache(directory)")
         reducers = self._fitted_reducers()
-        keys = {layer: feature_key(self.model, layer, stimuli, self._projection_identity(layer))
+        fingerprint = stimuli.fingerprint()
+        keys = {layer: feature_key(self.model, layer, stimuli, self._projection_identity(layer), fingerprint)
                 for layer in self.layers}
         stores = {layer: self.cache.open(keys[layer]) for layer in self.layers}
-        missing = [layer for layer in self.layers if stores[layer] is None]
+        # writers lock their files in key order, so two processes needing overlapping layers never deadlock
+        missing = sorted((layer for layer in self.layers if stores[layer] is None), key=keys.__getitem__)
         if missing:
             writers = {layer: self.cache.writer(keys[layer], stimuli.stimulus_ids, chunk_rows=self.batch_size,
                                                 model=self.model.identifier, layer=layer) for layer in missing}

@@ -33,17 +33,19 @@ from brainalign.core.storage import StorageError, content_hash, stat_key
 from brainalign.models.feature_store import FeatureStore, StoreWriter
 
 
-def feature_key(model: Any, layer: str, stimuli: Any, projection: str | None = None) -> str:
+def feature_key(model: Any, layer: str, stimuli: Any, projection: str | None = None,
+                fingerprint: str | None = None) -> str:
     """The cache key of one layer's features of a `LoadedModel` on a stimulus set.
 
     Hashes model id, source and architecture, weights checksum, layer, every preprocessing
     parameter, the stimulus fingerprint and ids, and the torch version (random inits and kernels
     may change with it); ``projection`` is the identity of a reduction applied during extraction
-    (see ``brainalign.models.projection``).
+    (see ``brainalign.models.projection``); ``fingerprint`` is ``stimuli.fingerprint()`` when the caller
+    already has it (it hashes every stimulus file, so compute it once per stimulus set).
     """
     card = model.card
     parts = [card.identifier, card.source, card.architecture, model.weights_checksum, layer,
-             model.preprocessing.as_dict(), stimuli.fingerprint(), list(stimuli.stimulus_ids), torch.__version__]
+             model.preprocessing.as_dict(), fingerprint or stimuli.fingerprint(), list(stimuli.stimulus_ids), torch.__version__]
     return content_hash(*parts, *([projection] if projection is not None else []))
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from brainalign.core.errors import InvalidInputError, OfflineError
-from brainalign.core.storage import content_hash, file_sha256
+from brainalign.core.storage import content_hash, file_sha256, stat_key
 from brainalign.data.fetch import RemoteFile, fetch
 from brainalign.models.card import ModelCard
 
@@ -26,14 +26,17 @@ STATE_DICT_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".safetensors")
 
 
 def file_checksum(path: str | os.PathLike) -> str:
-    """sha256 of a file, computed once per (path, size, modification time) in this process."""
-    stat = Path(path).stat()
-    return _sha256_once(str(path), stat.st_size, stat.st_mtime_ns)
+    """sha256 of a file, hashed at least once per process and again whenever the file is rewritten.
+
+    The per-process memo is keyed by ``stat_key`` (inode, size, mtime and ctime): a rewrite that restores size
+    and mtime still changes ctime, so a changed file is never accepted under an old checksum.
+    """
+    return _sha256_once(stat_key(path))
 
 
-@functools.lru_cache(maxsize=64)
-def _sha256_once(path: str, size: int, mtime_ns: int) -> str:
-    return file_sha256(path)
+@functools.lru_cache(maxsize=256)
+def _sha256_once(key: tuple[str, int, int, int, int, int]) -> str:
+    return file_sha256(key[0])
 
 
 def path_checksum(path: str | os.PathLike) -> str:
