@@ -7,7 +7,7 @@ SHARED_DATA := $(abspath ../shared/data)
 export BRAINALIGN_MIRROR ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
 export BRAINALIGN_CACHE ?= $(abspath .cache)
 
-.PHONY: demo test bench install clean
+.PHONY: demo test test-fast lint bench install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -20,8 +20,17 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/brainalign demo --output demo_output
 
+# Model features and fetched data persist in .cache/test-features (or $$BRAINALIGN_TEST_CACHE), keyed by content
+# and by the code that makes them (tests/conftest.py); pass PYTEST_ARGS=--private-cache for an empty one.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=25 $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

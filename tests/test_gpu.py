@@ -75,6 +75,7 @@ def test_ridge_metric_on_gpu_equals_numpy(data):
     assert gpu.raw == pytest.approx(cpu.raw, abs=1e-8)
 
 
+@pytest.mark.slow
 def test_extraction_on_gpu_equals_cpu(shared_data):
     from brainalign.data.registry import get_dataset
     from brainalign.models.extractor import Extractor
