@@ -22,7 +22,8 @@ from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import check_finite
 
 
-def fit_matrices(X: Any, Y: Any | None = None, *, min_samples: int = 1) -> tuple[Any, Any | None]:
+def fit_matrices(X: Any, Y: Any | None = None, *, min_samples: int = 1, needs_y: bool = False
+                 ) -> tuple[Any, Any | None]:
     """``X`` (samples × features) and ``Y`` (samples × targets; 1-D becomes one column) as finite matrices
     with the context's compute settings.
 
@@ -32,6 +33,8 @@ def fit_matrices(X: Any, Y: Any | None = None, *, min_samples: int = 1) -> tuple
     ...
     brainalign.core.errors.InvalidInputError: need at least 2 samples to fit; got 1 sample
     """
+    if needs_y and Y is None:
+        raise InvalidInputError("this estimator requires y to be passed, but the target y is None")
     backend, device, dtype, _ = compute_settings(X, Y)
     X = _matrix(X, "X", backend, device, dtype)
     if X.shape[0] < min_samples:
@@ -66,15 +69,30 @@ def like_fitted(X: Any, fitted: Any, n_features: int, estimator: Any) -> Any:
 
 def one_dimensional(y: Any) -> bool:
     """Whether a target argument is a single 1-D column (its predictions are then returned 1-D)."""
-    return y is not None and np.ndim(y) == 1
+    if y is None:
+        return False
+    ndim = getattr(y, "ndim", None)
+    return (np.asarray(y).ndim if ndim is None else ndim) == 1
 
 
-def _matrix(values: Any, what: str, backend: str, device: str | None, dtype: str, allow_1d: bool = False) -> Any:
+def check_dense(values: Any, what: str) -> None:
+    """An error for sparse matrices, which the estimators do not accept.
+
+    >>> import scipy.sparse
+    >>> check_dense(scipy.sparse.eye(2), "X")
+    Traceback (most recent call last):
+    ...
+    brainalign.core.errors.InvalidInputError: X is a sparse matrix; sparse input is not supported, pass a dense array
+    """
     import scipy.sparse
 
     if scipy.sparse.issparse(values):
         raise InvalidInputError(f"{what} is a sparse matrix; sparse input is not supported, pass a dense array")
-    if values.is_complex() if hasattr(values, "is_complex") else np.iscomplexobj(values):
+
+
+def _matrix(values: Any, what: str, backend: str, device: str | None, dtype: str, allow_1d: bool = False) -> Any:
+    check_dense(values, what)
+    if values.is_complex() if hasattr(values, "is_complex") else np.asarray(values).dtype.kind == "c":
         raise InvalidInputError(f"{what}: Complex data not supported")
     try:
         array = asarray(values, backend, device, dtype)
@@ -84,9 +102,11 @@ def _matrix(values: Any, what: str, backend: str, device: str | None, dtype: str
         array = array[:, None]
     if array.ndim != 2:
         raise InvalidInputError(f"{what} must be a 2D (samples, columns) matrix; got shape {tuple(array.shape)}"
-                                + (" (Expected 2D array, got 1D array: reshape it)" if array.ndim == 1 else ""))
+                                + (" (Expected 2D array, got 1D array. Reshape your data: X.reshape(-1, 1) for "
+                                   "one feature, X.reshape(1, -1) for one sample)" if array.ndim == 1 else ""))
     if array.shape[1] == 0:
-        raise InvalidInputError(f"{what} has 0 feature(s) (shape={tuple(array.shape)}); a minimum of 1 is required")
+        raise InvalidInputError(f"{what} has 0 feature(s) (shape={tuple(array.shape)}) while a minimum of 1 is "
+                                f"required.")
     xp = namespace(array)
     if not bool(xp.all(xp.isfinite(array))):
         check_finite(to_numpy(array), what)

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from brainalign.core.backend import namespace
 from brainalign.mapping._arrays import fit_matrices, like_fitted, one_dimensional
 
 
-class LinearRegression(RegressorMixin, BaseEstimator):
+class LinearRegression(MultiOutputMixin, RegressorMixin, BaseEstimator):
     """Least squares with intercept; the minimum-norm solution when features outnumber samples.
 
     Matches ``sklearn.linear_model.LinearRegression`` (which also returns the minimum-norm solution).
@@ -29,7 +29,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any) -> "LinearRegression":
         """Least-squares weights ``coef_`` (features × targets) and ``intercept_``."""
-        X, Y = fit_matrices(X, y)
+        X, Y = fit_matrices(X, y, needs_y=True)
         xp = namespace(X)
         x_mean, y_mean = xp.mean(X, axis=0), xp.mean(Y, axis=0)
         self.coef_ = xp.linalg.pinv(X - x_mean) @ (Y - y_mean)
@@ -44,7 +44,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         return predicted[:, 0] if self._one_target else predicted
 
 
-class NeuronToNeuron(RegressorMixin, BaseEstimator):
+class NeuronToNeuron(MultiOutputMixin, RegressorMixin, BaseEstimator):
     """Map each target to the single source unit that correlates best with it on the training stimuli.
 
     ``best_units_`` holds, per target, the chosen source column (by ``|r|``, or by ``r`` with ``signed``);
@@ -63,7 +63,7 @@ class NeuronToNeuron(RegressorMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any) -> "NeuronToNeuron":
         """Choose each target's unit and its slope and intercept."""
-        X, Y = fit_matrices(X, y)
+        X, Y = fit_matrices(X, y, needs_y=True)
         xp = namespace(X)
         Xc, Yc = X - xp.mean(X, axis=0), Y - xp.mean(Y, axis=0)
         x_norm, y_norm = xp.linalg.vector_norm(Xc, axis=0), xp.linalg.vector_norm(Yc, axis=0)

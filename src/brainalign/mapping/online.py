@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from array_api_compat import device as _device_of
 
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, MultiOutputMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from brainalign.core.backend import asarray, namespace, to_numpy
@@ -204,7 +204,7 @@ class _StreamingLinearModel(BaseEstimator):
         return values if type(X).__module__.startswith("torch") else to_numpy(values)
 
 
-class StreamingRegressor(RegressorMixin, _StreamingLinearModel):
+class StreamingRegressor(MultiOutputMixin, RegressorMixin, _StreamingLinearModel):
     """Ridge regression by mini-batch Adam over a stream of ``(X_chunk, Y_chunk)``; ``coef_`` is features × targets."""
 
     def _n_outputs(self, Y: Any) -> int:

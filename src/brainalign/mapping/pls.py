@@ -26,7 +26,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from brainalign.core.backend import namespace
@@ -36,7 +36,7 @@ from brainalign.mapping._arrays import fit_matrices, like_fitted, one_dimensiona
 BRAIN_SCORE_COMPONENTS = 25
 
 
-class PLSRegression(RegressorMixin, BaseEstimator):
+class PLSRegression(MultiOutputMixin, RegressorMixin, BaseEstimator):
     """PLS regression with ``n_components`` latent components; ``predict(X) = X @ coef_ + intercept_``.
 
     Matches ``sklearn.cross_decomposition.PLSRegression(n_components, scale=False)``. Attributes after
@@ -53,7 +53,7 @@ class PLSRegression(RegressorMixin, BaseEstimator):
         """Fit ``n_components`` components to ``X`` (samples × features) and ``y`` (samples × targets, or 1-D)."""
         if not isinstance(self.n_components, int) or self.n_components < 1:
             raise InvalidInputError(f"n_components must be a positive integer; got {self.n_components!r}")
-        X, Y = fit_matrices(X, y, min_samples=2)
+        X, Y = fit_matrices(X, y, min_samples=2, needs_y=True)
         (n, p), m = X.shape, Y.shape[1]
         if self.n_components > min(n, p):
             raise InvalidInputError(

@@ -20,13 +20,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin, clone
+from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from brainalign.core.backend import namespace, to_numpy
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import UNIT, align, make_features, stimulus_ids
-from brainalign.mapping._arrays import fit_matrices, like_fitted
+from brainalign.mapping._arrays import check_dense, fit_matrices, like_fitted
 
 
 class PCA(TransformerMixin, BaseEstimator):
@@ -61,7 +61,7 @@ class IncrementalPCA(PCA):
     """PCA updated one chunk of stimuli at a time (Ross et al. 2008, the algorithm of sklearn's IncrementalPCA).
 
     Call :meth:`partial_fit` per chunk (each at least ``n_components`` rows), or :meth:`fit` with an
-    in-memory matrix (read ``chunk_size`` rows at a time) or an iterable of chunks.
+    in-memory matrix (read ``chunk_size`` rows at a time) or an iterator of chunks.
 
     >>> import numpy as np
     >>> X = np.random.default_rng(0).normal(size=(40, 6))
@@ -75,9 +75,12 @@ class IncrementalPCA(PCA):
         self.chunk_size = chunk_size
 
     def fit(self, X: Any, y: Any = None) -> "IncrementalPCA":
-        """Components learnt chunk by chunk from a matrix or an iterable of chunks (a fresh start)."""
+        """Components learnt chunk by chunk from a matrix or an iterator of chunks (a fresh start)."""
         for fitted in ("n_samples_seen_", "components_", "singular_values_", "mean_"):
             self.__dict__.pop(fitted, None)
+        check_dense(X, "X")
+        if isinstance(X, (list, tuple)) or (not hasattr(X, "shape") and hasattr(X, "__array__")):
+            X = np.asarray(X)  # a matrix, as in sklearn; an iterator yields chunks
         if hasattr(X, "shape"):
             size = self.chunk_size or max(5 * (self.n_components or X.shape[1]), 1000)
             chunks: Iterable[Any] = (X[i:i + size] for i in range(0, X.shape[0], size))
@@ -221,7 +224,7 @@ class LayerConcat(TransformerMixin, BaseEstimator):
         return namespace(*parts).concat(parts, axis=1)
 
 
-class ReducedRegression(RegressorMixin, BaseEstimator):
+class ReducedRegression(MultiOutputMixin, RegressorMixin, BaseEstimator):
     """A reducer followed by a regression, both cloned and fitted on the training rows only
     (``reducer_``, ``regression_``).
 
@@ -238,6 +241,8 @@ class ReducedRegression(RegressorMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any) -> "ReducedRegression":
         """Fit the reducer on ``X``, then the regression on the reduced ``X``."""
+        if y is None:
+            raise InvalidInputError("ReducedRegression requires y to be passed, but the target y is None")
         if self.reducer is None or self.regression is None:
             raise InvalidInputError("ReducedRegression needs a reducer and a regression, "
                                     "e.g. ReducedRegression(PCA(100), RidgeCV())")

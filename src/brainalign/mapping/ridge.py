@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from brainalign.core.backend import namespace
@@ -33,7 +33,7 @@ __all__ = ["DEFAULT_ALPHAS", "DEFAULT_CV", "RidgeCV"]
 SOLVERS = ("auto", *RIDGE_SOLVERS)
 
 
-class RidgeCV(RegressorMixin, BaseEstimator):
+class RidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
     """Ridge regression whose penalty is chosen per target (or shared) by cross-validation.
 
     ``cv`` is a number of shuffled folds (seeded by ``seed``), ``"loo"`` for exact leave-one-out,
@@ -70,7 +70,7 @@ class RidgeCV(RegressorMixin, BaseEstimator):
             raise InvalidInputError(f"solver {self.solver!r} is not supported; valid: {', '.join(SOLVERS)}")
         if not isinstance(self.target_batch_size, int) or self.target_batch_size < 1:
             raise InvalidInputError(f"target_batch_size must be a positive integer; got {self.target_batch_size!r}")
-        X, Y = fit_matrices(X, y, min_samples=2)
+        X, Y = fit_matrices(X, y, min_samples=2, needs_y=True)
         xp = namespace(X)
         n, n_features = X.shape
         alphas = checked_alphas(self.alphas, X)
