@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 
+from brainalign.core.config import config_context
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import make_features, make_responses
-from brainalign.metrics.encoding.partitioning import structured_variance_partitioning, variance_partitioning
 from brainalign.mapping.ridge import RidgeCV
+from brainalign.metrics.encoding.partitioning import structured_variance_partitioning, variance_partitioning
 
 N = 2000
 IDS = [f"s{i}" for i in range(N)]
@@ -47,8 +48,9 @@ def test_structured_partitioning_finds_the_driving_layer():
     layers = [z[:, :1] + 0.1 * z[:, 3:4], z[:, 1:2], z[:, 2:3]]
     y = np.column_stack([layers[1][:, 0], layers[0][:, 0] + layers[2][:, 0]]) + 0.3 * _latents(2, 3)
     X = np.hstack(layers)
-    result = structured_variance_partitioning(X[:1500], y[:1500], X[1500:], y[1500:], [1, 1, 1],
-                                              regression_factory=lambda: RidgeCV([1.0], dtype="float64"))
+    with config_context(dtype="float64"):
+        result = structured_variance_partitioning(X[:1500], y[:1500], X[1500:], y[1500:], [1, 1, 1],
+                                                  regression_factory=lambda: RidgeCV([1.0]))
     assert (result.lower[0], result.upper[0]) == (1, 1)
     assert (result.lower[1], result.upper[1]) == (0, 2)
 

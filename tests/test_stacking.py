@@ -5,13 +5,14 @@ import pytest
 from scipy.optimize import minimize
 from sklearn.linear_model import Ridge
 
+from brainalign.core.config import config_context
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import make_features, make_responses
 from brainalign.mapping.cv import kfold_splits
 from brainalign.mapping.reduction import concatenate_layers
-from brainalign.metrics.registry import METRICS
 from brainalign.mapping.ridge import RidgeCV
 from brainalign.metrics.encoding.stacking import StackedRegression, convex_least_squares, out_of_fold_predictions
+from brainalign.metrics.registry import METRICS
 
 
 def _slsqp(P, y):
@@ -36,7 +37,8 @@ def test_out_of_fold_predictions_match_sklearn():
     rng = np.random.default_rng(1)
     X, Y = rng.normal(size=(50, 4)), rng.normal(size=(50, 2))
     splits = kfold_splits(50, 5)
-    ours = out_of_fold_predictions(X, Y, lambda: RidgeCV([3.0], dtype="float64"), splits)
+    with config_context(dtype="float64"):
+        ours = out_of_fold_predictions(X, Y, lambda: RidgeCV([3.0]), splits)
     for train, test in splits:
         np.testing.assert_allclose(ours[test], Ridge(3.0).fit(X[train], Y[train]).predict(X[test]), atol=1e-8)
 
@@ -47,7 +49,8 @@ def test_stacking_weights_recover_the_generating_spaces():
     signal_a, signal_c = spaces[0] @ rng.normal(size=(10, 1)), spaces[2] @ rng.normal(size=(10, 1))
     Y = np.hstack([signal_a, signal_c, signal_a / signal_a.std() + signal_c / signal_c.std()])
     Y = Y + 0.3 * Y.std(0) * rng.normal(size=Y.shape)
-    model = StackedRegression([10, 10, 10], lambda: RidgeCV([1.0, 10.0], dtype="float64")).fit(np.hstack(spaces), Y)
+    with config_context(dtype="float64"):
+        model = StackedRegression([10, 10, 10], lambda: RidgeCV([1.0, 10.0])).fit(np.hstack(spaces), Y)
     np.testing.assert_allclose(model.weights_[0], [1, 0, 0], atol=0.05)
     np.testing.assert_allclose(model.weights_[1], [0, 0, 1], atol=0.05)
     np.testing.assert_allclose(model.weights_[2], [0.5, 0, 0.5], atol=0.1)

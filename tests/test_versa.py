@@ -19,7 +19,7 @@ def test_versa_matches_reference_pipeline():
     brain = simulated_brain(n_stimuli=120, n_features=15, n_neuroids=25, snr=1.0, seed=4)
     X, Y = brain.features.values, brain.responses.values.mean(-1)
     splits = kfold_splits(120, 4, seed=1)
-    score = versa(brain.features, brain.responses, regression_factory=lambda: RidgeCV([5.0], dtype="float64"),
+    score = versa(brain.features, brain.responses, regression_factory=lambda: RidgeCV([5.0]),
                   splits=splits, dtype="float64")
     expected = [spearmanr(pdist(Ridge(5.0).fit(X[tr], Y[tr]).predict(X[te]), "correlation"),
                           pdist(Y[te], "correlation"))[0] for tr, te in splits]

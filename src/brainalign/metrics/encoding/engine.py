@@ -30,6 +30,7 @@ import numpy as np
 import xarray as xr
 
 from brainalign.core.backend import BackendName, asarray, namespace, to_numpy
+from brainalign.core.config import config_context
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import NEUROID, REPETITION, STIMULUS, align, check_finite
 from brainalign.core.score import Score
@@ -80,7 +81,8 @@ def cross_validated_encoding(
     for train, test in splits:
         train, test = xp.asarray(train, device=_device_of(X)), xp.asarray(test, device=_device_of(X))
         model = regression_factory()
-        model.fit(xp.take(X, train, axis=0), xp.take(Y, train, axis=0))
+        with config_context(backend=backend, device=device, dtype=dtype):  # the mapping estimators' settings
+            model.fit(xp.take(X, train, axis=0), xp.take(Y, train, axis=0))
         predictions = asarray(model.predict(xp.take(X, test, axis=0)), backend, device, dtype)
         correlations.append(to_numpy(pearson_r(predictions, xp.take(Y, test, axis=0))))
         if summarize is not None:
@@ -169,7 +171,7 @@ def ridge_encoding(
     splits = kfold_splits(n_stimuli, n_splits, shuffle=True, seed=seed) if splits is None else splits
     result = cross_validated_encoding(
         source, target,
-        lambda: RidgeCV(alphas, cv=inner_folds, backend=backend, device=device, dtype=dtype, seed=seed),
+        lambda: RidgeCV(alphas, cv=inner_folds, seed=seed),
         splits, backend=backend, device=device, dtype=dtype,
         summarize=lambda model: to_numpy(model.best_alphas_),
     )

@@ -33,6 +33,7 @@ import xarray as xr
 from brainalign.core.errors import InvalidInputError
 from brainalign.mapping.cv import Splits, kfold_splits
 from brainalign.metrics.encoding.engine import encoding_matrices
+from brainalign.core.config import config_context
 from brainalign.mapping.ridge import DEFAULT_ALPHAS, RidgeCV
 from brainalign.metrics.encoding.stacking import StackedRegression, out_of_fold_predictions
 
@@ -56,7 +57,7 @@ def cross_validated_r2(X: np.ndarray, Y: np.ndarray, regression_factory: Callabl
 
     >>> import numpy as np
     >>> X = np.arange(30.0)[:, None]
-    >>> cross_validated_r2(X, 3 * X, lambda: RidgeCV([1e-6], dtype="float64"), kfold_splits(30, 3)).round(3).tolist()
+    >>> cross_validated_r2(X, 3 * X, lambda: RidgeCV([1e-6]), kfold_splits(30, 3)).round(3).tolist()
     [1.0]
     """
     predictions = out_of_fold_predictions(X, Y, regression_factory, splits)
@@ -81,10 +82,11 @@ def variance_partitioning(
     matrices = {name: encoding_matrices(features, target) for name, features in spaces.items()}
     Y = matrices[names[0]][1]
     splits = kfold_splits(len(Y), n_splits, shuffle=True, seed=seed) if splits is None else splits
-    factory = regression_factory or (lambda: RidgeCV(DEFAULT_ALPHAS, cv=5, dtype="float64", seed=seed))
+    factory = regression_factory or (lambda: RidgeCV(DEFAULT_ALPHAS, seed=seed))
     subsets = [s for size in range(1, len(names) + 1) for s in itertools.combinations(names, size)]
-    r2 = {s: cross_validated_r2(np.concatenate([matrices[n][0] for n in s], axis=1), Y, factory, splits)
-          for s in subsets}
+    with config_context(dtype=None if regression_factory else "float64"):  # the default ridge in float64
+        r2 = {s: cross_validated_r2(np.concatenate([matrices[n][0] for n in s], axis=1), Y, factory, splits)
+              for s in subsets}
     full = r2[tuple(names)]
     lost = {s: full - r2.get(tuple(n for n in names if n not in s), np.zeros_like(full)) for s in subsets}
     regions = {a: sum((-1) ** (len(a) - len(b)) * lost[b]

@@ -9,7 +9,7 @@ first or last spaces of an ordered list gives structured variance partitioning.
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
 >>> X = rng.normal(size=(120, 6)); Y = X[:, :1] + 0.1 * rng.normal(size=(120, 1))
->>> model = StackedRegression([3, 3], regression_factory=lambda: RidgeCV([1.0], dtype="float64")).fit(X, Y)
+>>> model = StackedRegression([3, 3], regression_factory=lambda: RidgeCV([1.0])).fit(X, Y)
 >>> model.weights_.round(1).tolist()
 [[1.0, 0.0]]
 """
@@ -40,7 +40,7 @@ def out_of_fold_predictions(X: Any, Y: Any, regression_factory: Callable[[], Any
 
     >>> import numpy as np
     >>> X = np.arange(20.0)[:, None]; Y = 2 * X
-    >>> out_of_fold_predictions(X, Y, lambda: RidgeCV([1e-6], dtype="float64"), kfold_splits(20, 4)).shape
+    >>> out_of_fold_predictions(X, Y, lambda: RidgeCV([1e-6]), kfold_splits(20, 4)).shape
     (20, 1)
     """
     X, Y = np.asarray(X), np.asarray(Y)
@@ -148,8 +148,7 @@ def stacked_encoding(source: xr.DataArray, target: xr.DataArray, *, block_sizes:
     blocks = layer_block_sizes(source) if block_sizes is None else list(block_sizes)
 
     def factory() -> StackedRegression:
-        return StackedRegression(blocks, lambda: RidgeCV(alphas, cv=inner_folds, backend=backend, device=device,
-                                                         dtype=dtype, seed=seed), inner_folds, seed)
+        return StackedRegression(blocks, lambda: RidgeCV(alphas, cv=inner_folds, seed=seed), inner_folds, seed)
 
     score = encoding_score(source, target, factory, "stacked", seed=seed, backend=backend, device=device,
                            dtype=dtype, **options)

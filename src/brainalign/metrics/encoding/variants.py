@@ -70,7 +70,7 @@ def pls_encoding(source: xr.DataArray, target: xr.DataArray, *, n_components: in
                  backend: BackendName = "numpy", device: str | None = None, dtype: str = "float32",
                  **options: Any) -> Score:
     """PLS encoding (Brain-Score's mapping); ``options`` as :func:`encoding_score` (splits, ceiling, seed, ...)."""
-    score = encoding_score(source, target, lambda: PLSRegression(n_components, backend, device, dtype), "pls",
+    score = encoding_score(source, target, lambda: PLSRegression(n_components), "pls",
                            backend=backend, device=device, dtype=dtype, **options)
     score.provenance["n_components"] = n_components
     return score
@@ -80,7 +80,7 @@ def pls_encoding(source: xr.DataArray, target: xr.DataArray, *, n_components: in
 def ols_encoding(source: xr.DataArray, target: xr.DataArray, *, backend: BackendName = "numpy",
                  device: str | None = None, dtype: str = "float32", **options: Any) -> Score:
     """Ordinary least squares encoding (minimum-norm when units outnumber training stimuli)."""
-    return encoding_score(source, target, lambda: LinearRegression(backend, device, dtype), "ols",
+    return encoding_score(source, target, lambda: LinearRegression(), "ols",
                           backend=backend, device=device, dtype=dtype, **options)
 
 
@@ -88,13 +88,12 @@ def ols_encoding(source: xr.DataArray, target: xr.DataArray, *, backend: Backend
 def neuron_to_neuron_encoding(source: xr.DataArray, target: xr.DataArray, *, backend: BackendName = "numpy",
                               device: str | None = None, dtype: str = "float32", **options: Any) -> Score:
     """Each neuroid predicted by its best-correlated model unit on the training stimuli, scored on held-out ones."""
-    return encoding_score(source, target, lambda: NeuronToNeuron(False, backend, device, dtype),
+    return encoding_score(source, target, lambda: NeuronToNeuron(),
                           "neuron-to-neuron", backend=backend, device=device, dtype=dtype, **options)
 
 
-def _ridge_factory(alphas: Sequence[float], inner_folds: int, seed: int, backend: BackendName, device: str | None,
-                   dtype: str) -> Callable[[], RidgeCV]:
-    return lambda: RidgeCV(alphas, cv=inner_folds, backend=backend, device=device, dtype=dtype, seed=seed)
+def _ridge_factory(alphas: Sequence[float], inner_folds: int, seed: int) -> Callable[[], RidgeCV]:
+    return lambda: RidgeCV(alphas, cv=inner_folds, seed=seed)
 
 
 def swap_direction(source: xr.DataArray, target: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray]:
@@ -117,7 +116,7 @@ def reverse_ridge_encoding(source: xr.DataArray, target: xr.DataArray, *,
                            **options: Any) -> Score:
     """Ridge from brain responses to model units; the score is the median held-out r over model units."""
     brain, model = swap_direction(source, target)
-    return encoding_score(brain, model, _ridge_factory(alphas, inner_folds, seed, backend, device, dtype),
+    return encoding_score(brain, model, _ridge_factory(alphas, inner_folds, seed),
                           "reverse-ridge", seed=seed, backend=backend, device=device, dtype=dtype, **options)
 
 
@@ -129,7 +128,7 @@ def bidirectional_ridge_encoding(source: xr.DataArray, target: xr.DataArray, *,
     """Mean of forward (model → brain) and reverse (brain → model) ridge raw scores, both in ``extra``."""
     if "ceiling" in options:
         raise InvalidInputError("bidirectional-ridge has no ceiling: the reverse direction predicts model units")
-    factory = _ridge_factory(alphas, inner_folds, seed, backend, device, dtype)
+    factory = _ridge_factory(alphas, inner_folds, seed)
     common = dict(seed=seed, backend=backend, device=device, dtype=dtype, **options)
     forward = encoding_score(source, target, factory, "ridge", **common)
     reverse = encoding_score(*swap_direction(source, target), factory, "reverse-ridge", **common)
@@ -180,8 +179,8 @@ def spantime_encoding(source: xr.DataArray, target: xr.DataArray, *, regression:
                       backend: BackendName = "numpy", device: str | None = None, dtype: str = "float32",
                       **options: Any) -> Score:
     """Encoding with time bins treated as samples; ``splits`` (over stimuli) are expanded to their time bins."""
-    factories = {"ridge": _ridge_factory(alphas, 5, seed, backend, device, dtype),
-                 "pls": lambda: PLSRegression(n_components, backend, device, dtype)}
+    factories = {"ridge": _ridge_factory(alphas, 5, seed),
+                 "pls": lambda: PLSRegression(n_components)}
     if regression not in factories:
         raise UnknownNameError("spantime regression", regression, SPANTIME_REGRESSIONS)
     features, responses, stimulus_of_sample = flatten_time(source, target)

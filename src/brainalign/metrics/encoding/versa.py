@@ -26,6 +26,7 @@ from brainalign.metrics.encoding.engine import encoding_matrices
 from brainalign.metrics.similarity.rdm_comparison import compare_rdms
 from brainalign.metrics.similarity.rdms import compute_rdm
 from brainalign.metrics.registry import register_metric
+from brainalign.core.config import config_context
 from brainalign.mapping.ridge import DEFAULT_ALPHAS, RidgeCV
 
 
@@ -50,11 +51,11 @@ def versa(
     ids = np.asarray(stimulus_ids(align(source, target)[1]))
     splits = check_splits(kfold_splits(len(Y), n_splits, shuffle=True, seed=seed) if splits is None else splits,
                           len(Y))
-    factory = regression_factory or (lambda: RidgeCV(alphas, cv=5, backend=backend, device=device, dtype=dtype,
-                                                     seed=seed))
+    factory = regression_factory or (lambda: RidgeCV(alphas, seed=seed))
     per_split = []
     for train, test in splits:
-        predicted = to_numpy(factory().fit(X[train], Y[train]).predict(X[test]))
+        with config_context(backend=backend, device=device, dtype=dtype):
+            predicted = to_numpy(factory().fit(X[train], Y[train]).predict(X[test]))
         rdms = [compute_rdm(values, ids[test], distance, backend=backend, device=device, dtype=dtype)
                 for values in (predicted, Y[test])]
         per_split.append(float(compare_rdms(*rdms, comparison, backend=backend, device=device, dtype=dtype)[0, 0]))
