@@ -7,9 +7,10 @@ Each solver takes matrices of one array backend, the alpha grid and the splits, 
   every alpha, the penalised inverse ``M = (K + alpha I)⁻¹`` (with an unpenalised intercept: restricted
   to the stimuli's centred subspace). Held-out residuals need no refit per fold: leaving out the stimuli
   ``T`` gives residuals ``M_TT⁻¹ (M y)_T`` exactly (the leave-group-out identity of penalised least
-  squares); leave-one-out is the special case ``(M y)_i / M_ii`` (Rifkin & Lippert 2007). Each split is
-  therefore one precomputed (alphas · held-out × stimuli) matrix, and scoring a batch of targets is one
-  matrix product per split. The weights are dual: ``M y`` with each target's alpha.
+  squares), i.e. held-out predictions ``-M_TT⁻¹ M_T,train y_train``; leave-one-out is the special case
+  ``(M y)_i / M_ii`` (Rifkin & Lippert 2007). Each split is therefore one precomputed (alphas · held-out ×
+  training stimuli) matrix, and scoring a batch of targets is one matrix product per split. The weights
+  are dual: ``M y`` with each target's alpha.
 * :func:`solve_ridge_cv_primal` — from the features, for fewer features than stimuli: each fold's
   centred training features are diagonalised by an SVD, in which ridge is the filter ``s / (s² + alpha)``.
 
@@ -44,7 +45,8 @@ DEFAULT_TARGET_BATCH_SIZE = 2048
 # himalaya's tie-break: a slope of 1e-10 per e-fold of alpha makes equal scores pick the larger alpha.
 TIE_BREAK_SLOPE = 1e-10
 
-# targets (stimuli × batch) -> held-out residuals (n_alphas, n_held_out, batch)
+# targets (stimuli × batch) -> held-out residuals (batch, n_alphas, n_held_out): each target's residuals of one
+# alpha lie along the last axis, so their sum of squares is one contiguous dot product
 ResidualMap = Callable[[Any], Any]
 CV = int | Literal["loo"] | Splits
 
@@ -121,22 +123,20 @@ class KernelRidgeCV:
         self.inverses = _penalised_inverses(kernel, alphas, center=fit_intercept)
         if splits is None:  # leave-one-out: residuals (M y)_i / M_ii, each row scaled once here
             scaled = self.inverses / xp.linalg.diagonal(self.inverses)[:, :, None]
-            self.residual_maps = [_residual_map(scaled, None)]
-            self.held_out = n
+            self.residual_maps, self.held_out = [_leave_one_out_map(scaled)], n
             return
-        self.residual_maps, self.held_out = [], 0
+        self.residual_maps, self.held_out = [], 0  # predictions of all alphas for training targets y: y.T @ P.T
         for train, test in splits:
             train, test = (xp.asarray(i, device=_device_of(kernel)) for i in (train, test))
             self.held_out = max(self.held_out, test.shape[0])
-            if train.shape[0] + test.shape[0] == n:
-                self.residual_maps.append(_residual_map(_held_out_residuals(self.inverses, test), None))
-                continue
-            # the split leaves stimuli out: diagonalise its own union
-            union = xp.sort(xp.concat([train, test]))
-            inverses = _penalised_inverses(xp.take(xp.take(kernel, union, axis=0), union, axis=1), alphas,
-                                           center=fit_intercept)
-            self.residual_maps.append(_residual_map(_held_out_residuals(inverses, xp.searchsorted(union, test)),
-                                                    union))
+            inverses, local_train, local_test = self.inverses, train, test
+            if train.shape[0] + test.shape[0] != n:  # the split leaves stimuli out: diagonalise its own union
+                union = xp.sort(xp.concat([train, test]))
+                inverses = _penalised_inverses(xp.take(xp.take(kernel, union, axis=0), union, axis=1), alphas,
+                                               center=fit_intercept)
+                local_train, local_test = xp.searchsorted(union, train), xp.searchsorted(union, test)
+            predictor = _held_out_predictor(inverses, local_train, local_test)
+            self.residual_maps.append(_held_out_map(lambda y, p=predictor: y.T @ p.T, train, test))
 
     def solve(self, Y: Any, *, alpha_per_target: bool = True,
               target_batch_size: int = DEFAULT_TARGET_BATCH_SIZE) -> RidgeCVSolution:
@@ -171,38 +171,55 @@ def _penalised_inverses(gram: Any, alphas: Any, *, center: bool) -> Any:
     return xp.reshape(scaled @ U.T, (n_alphas, n, n))  # one product for all alphas
 
 
-def _held_out_residuals(inverses: Any, test: Any) -> Any:
-    """``M_TT⁻¹ M_T,:`` for every alpha, (n_alphas, n_test, n): times ``y``, the residuals on ``test`` of ridge
-    fitted on the other stimuli (up to sign). Its ``test`` columns are the identity, set exactly."""
+def _held_out_predictor(inverses: Any, train: Any, test: Any) -> Any:
+    """``-M_TT⁻¹ M_T,train`` for every alpha, stacked (n_alphas · n_test, n_train): times ``y_train``, the
+    predictions on ``test`` of ridge fitted on ``train``."""
     xp = namespace(inverses)
     test_rows = xp.take(inverses, test, axis=1)  # (n_alphas, n_test, n)
     # an explicit inverse of the small n_test × n_test blocks: faster than a solve, and as accurate here
-    residuals = xp.linalg.inv(xp.take(test_rows, test, axis=2)) @ test_rows
-    residuals[:, :, test] = xp.eye(test.shape[0], dtype=residuals.dtype, device=_device_of(residuals))
+    predictor = -(xp.linalg.inv(xp.take(test_rows, test, axis=2)) @ xp.take(test_rows, train, axis=2))
+    n_alphas, n_test, n_train = predictor.shape
+    return xp.reshape(predictor, (n_alphas * n_test, n_train))
+
+
+def _held_out_map(predict: Callable[[Any], Any], train: Any, test: Any) -> ResidualMap:
+    """Residuals on the rows ``test`` of ``predict(y_train)`` (batch × n_alphas · n_test: predictions of every
+    alpha), in the (batch, alphas, test) layout."""
+    xp = namespace(train)
+    n_test = test.shape[0]
+
+    def residuals(Y):
+        predicted = xp.reshape(predict(xp.take(Y, train, axis=0)), (Y.shape[1], -1, n_test))
+        predicted -= xp.take(Y, test, axis=0).T[:, None, :]
+        return predicted
     return residuals
 
 
-def _residual_map(residuals: Any, rows: Any | None) -> ResidualMap:
-    """The map from targets to held-out residuals: one matrix product (after taking ``rows`` of the targets)."""
-    xp = namespace(residuals)
-    n_alphas, n_held_out, n = residuals.shape
-    stacked = xp.reshape(residuals, (n_alphas * n_held_out, n))
-    if rows is None:
-        return lambda Y: xp.reshape(stacked @ Y, (n_alphas, n_held_out, -1))
-    return lambda Y: xp.reshape(stacked @ xp.take(Y, rows, axis=0), (n_alphas, n_held_out, -1))
+def _leave_one_out_map(scaled: Any) -> ResidualMap:
+    """Leave-one-out residuals ``(M y)_i / M_ii`` from the row-scaled inverses: one matrix product."""
+    xp = namespace(scaled)
+    n_alphas, n, _ = scaled.shape
+    stacked = xp.reshape(scaled, (n_alphas * n, n))
+    return lambda Y: xp.reshape(Y.T @ stacked.T, (Y.shape[1], n_alphas, n))
 
 
 def _weights_per_alpha(inverses: Any, Y: Any, best: Any) -> Any:
-    """Dual weights ``M[best_j] y_j`` per target: one product per alpha over the targets that chose it."""
+    """Dual weights ``M[best_j] y_j`` per target: one product per alpha over the targets that chose it.
+
+    Targets are gathered and scattered as rows of ``Yᵀ`` (contiguous) rather than as columns of ``Y``;
+    ``M`` is symmetric, so ``yᵀ M = (M y)ᵀ``.
+    """
     xp = namespace(Y)
-    weights = xp.zeros_like(Y)
+    for a in range(inverses.shape[0]):
+        if int(xp.sum(xp.astype(best == a, xp.int64))) == Y.shape[1]:
+            return inverses[a] @ Y
+    targets = xp.asarray(Y.T, copy=True)  # (targets, stimuli), contiguous
+    weights = xp.zeros_like(targets)
     for a in range(inverses.shape[0]):
         chosen = xp.nonzero(best == a)[0]
-        if chosen.shape[0] == Y.shape[1]:
-            return inverses[a] @ Y
         if chosen.shape[0]:
-            weights[:, chosen] = inverses[a] @ xp.take(Y, chosen, axis=1)
-    return weights
+            weights[chosen] = xp.take(targets, chosen, axis=0) @ inverses[a]
+    return weights.T
 
 
 # ---------------------------------------------------------------------- primal form
@@ -268,19 +285,9 @@ class _SVDBasis:
             left = xp.concat([left, xp.ones_like(left[:, :1])], axis=1)
             right = xp.concat([right, xp.full_like(right[:1], 1.0 / n_train)], axis=0)
         if rank * n_train + n_alphas * n_test * rank < n_alphas * n_test * n_train:
-            def predict(y):
-                return left @ (right @ y)
-        else:
-            through_train = left @ right
-
-            def predict(y):
-                return through_train @ y
-
-        def residuals(Y):
-            predicted = xp.reshape(predict(xp.take(Y, train, axis=0)), (n_alphas, n_test, -1))
-            predicted -= xp.take(Y, test, axis=0)[None]
-            return predicted
-        return residuals
+            return _held_out_map(lambda y: (y.T @ right.T) @ left.T, train, test)
+        through_train = left @ right
+        return _held_out_map(lambda y: y.T @ through_train.T, train, test)
 
     def leave_one_out_residuals(self, alphas: Any, intercept: bool) -> ResidualMap:
         """Leave-one-out residuals ``(M y)_i / M_ii`` from this thin SVD of all (centred) stimuli.
@@ -305,7 +312,7 @@ class _SVDBasis:
             if rank < n:
                 result += (y - U @ projected)[None] / alphas[:, None, None]
             result /= diagonal[:, :, None]
-            return result
+            return xp.permute_dims(result, (2, 0, 1))
         return residuals
 
     def weights(self, Y: Any, best_alphas: Any, target_batch_size: int) -> Any:
@@ -330,12 +337,11 @@ def cv_scores(residual_maps: Sequence[ResidualMap], Y: Any, rows_per_target: int
     for batch in target_batches(Y.shape[1], rows_per_target, target_batch_size, Y.dtype):
         y = Y[:, batch]
         for residual_map in residual_maps:
-            residuals = residual_map(y)
-            residuals *= residuals
-            mean_square = xp.astype(xp.mean(residuals, axis=1), xp.float64)
+            residuals = residual_map(y)  # (batch, n_alphas, n_held_out)
+            mean_square = xp.astype(xp.linalg.vecdot(residuals, residuals), xp.float64) / residuals.shape[2]
             if total is None:
-                total = xp.zeros((mean_square.shape[0], Y.shape[1]), dtype=xp.float64, device=_device_of(Y))
-            total[:, batch] += mean_square
+                total = xp.zeros((mean_square.shape[1], Y.shape[1]), dtype=xp.float64, device=_device_of(Y))
+            total[:, batch] += mean_square.T
     return -total / len(residual_maps)
 
 
