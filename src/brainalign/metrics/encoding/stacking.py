@@ -100,7 +100,7 @@ class StackedRegression:
         self.block_sizes = [int(b) for b in block_sizes]
         if len(self.block_sizes) < 1 or min(self.block_sizes) < 1:
             raise InvalidInputError(f"block_sizes must be positive unit counts; got {list(block_sizes)}")
-        self.regression_factory = regression_factory or (lambda: RidgeCV(DEFAULT_ALPHAS, cv=5, seed=seed))
+        self.regression_factory = regression_factory or (lambda: RidgeCV(DEFAULT_ALPHAS, seed=seed))
         self.inner_folds, self.seed = inner_folds, seed
 
     def _blocks(self, X: Any) -> list[np.ndarray]:
