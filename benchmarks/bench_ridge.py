@@ -22,10 +22,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from harness import best_time, row, write_rows  # noqa: E402
 
 from brainalign.core.backend import asarray, namespace, to_numpy  # noqa: E402
+from brainalign.core.config import config_context  # noqa: E402
 from brainalign.mapping.cv import kfold_splits  # noqa: E402
-from brainalign.mapping.ridge import RidgeCV  # noqa: E402
+from brainalign.mapping.ridge import DEFAULT_ALPHAS, RidgeCV  # noqa: E402
 
-ALPHAS = np.logspace(-2, 7, 10)
+ALPHAS = np.asarray(DEFAULT_ALPHAS)
 
 
 def gemm_gflops(backend: str, device: str | None, size: int = 2048) -> float:
@@ -75,10 +76,11 @@ def main() -> None:
     spread = float(Y.std())
 
     def ours(cv):
-        model = RidgeCV(ALPHAS, cv=cv, backend=args.backend, device=args.device)
+        model = RidgeCV(ALPHAS, cv=cv)
 
         def fit():
-            model.fit(X, Y)
+            with config_context(backend=args.backend, device=args.device):
+                model.fit(X, Y)
             return to_numpy(model.best_alphas_)  # forces a GPU to finish
 
         seconds, alphas = best_time(fit, repeat)
@@ -121,8 +123,13 @@ def main() -> None:
                     gemm_gflops=round(gflops, 1), achieved_gflops=round(loo_achieved, 1),
                     gemm_fraction=round(loo_achieved / gflops, 3)))
 
-    shared = RidgeCV(ALPHAS, cv=splits, alpha_per_target=False, backend=args.backend, device=args.device)
-    shared_s, shared_alphas = best_time(lambda: to_numpy(shared.fit(X, Y).best_alphas_), repeat)
+    shared = RidgeCV(ALPHAS, cv=splits, alpha_per_target=False)
+
+    def fit_shared():
+        with config_context(backend=args.backend, device=args.device):
+            return to_numpy(shared.fit(X, Y).best_alphas_)
+
+    shared_s, shared_alphas = best_time(fit_shared, repeat)
     start = time.perf_counter()
     grid = GridSearchCV(Ridge(), {"alpha": ALPHAS}, cv=splits, scoring="neg_mean_squared_error").fit(X, Y)
     grid_s = time.perf_counter() - start

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from brainalign.core.backend import to_numpy
+from brainalign.core.config import config_context
 from brainalign.core.labels import make_features, make_responses
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -23,8 +24,10 @@ def test_ridge_on_gpu_equals_numpy(data):
     from brainalign.mapping.ridge import RidgeCV
 
     x, y = data
-    cpu = RidgeCV(cv=5, dtype="float64").fit(x, y)
-    gpu = RidgeCV(cv=5, dtype="float64", backend="torch", device=CUDA).fit(x, y)
+    with config_context(dtype="float64"):
+        cpu = RidgeCV().fit(x, y)
+    with config_context(dtype="float64", device=CUDA):
+        gpu = RidgeCV().fit(x, y)
     np.testing.assert_array_equal(to_numpy(gpu.best_alphas_), to_numpy(cpu.best_alphas_))
     np.testing.assert_allclose(to_numpy(gpu.predict(x)), to_numpy(cpu.predict(x)), rtol=1e-6, atol=1e-8)
 
@@ -33,8 +36,10 @@ def test_pls_on_gpu_equals_numpy(data):
     from brainalign.mapping.pls import PLSRegression
 
     x, y = data
-    cpu = PLSRegression(10, dtype="float64").fit(x, y)
-    gpu = PLSRegression(10, dtype="float64", backend="torch", device=CUDA).fit(x, y)
+    with config_context(dtype="float64"):
+        cpu = PLSRegression(10).fit(x, y)
+    with config_context(dtype="float64", device=CUDA):
+        gpu = PLSRegression(10).fit(x, y)
     np.testing.assert_allclose(to_numpy(gpu.predict(x)), to_numpy(cpu.predict(x)), rtol=1e-6, atol=1e-8)
 
 

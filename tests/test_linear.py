@@ -5,6 +5,7 @@ import pytest
 from scipy import stats
 from sklearn.linear_model import LinearRegression as SklearnOLS
 
+from brainalign.core.config import config_context
 from brainalign.core.errors import InvalidInputError
 from brainalign.mapping.linear import LinearRegression, NeuronToNeuron
 
@@ -14,7 +15,8 @@ def test_ols_matches_sklearn_including_minimum_norm(shape):
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=shape), rng.normal(size=(shape[0], 4))
     sk = SklearnOLS().fit(X, Y)
-    ours = LinearRegression(dtype="float64").fit(X, Y)
+    with config_context(dtype="float64"):
+        ours = LinearRegression().fit(X, Y)
     np.testing.assert_allclose(ours.coef_, sk.coef_.T, atol=1e-8)
     np.testing.assert_allclose(ours.predict(X[:5] + 1), sk.predict(X[:5] + 1), atol=1e-8)
 
@@ -22,7 +24,8 @@ def test_ols_matches_sklearn_including_minimum_norm(shape):
 def test_ols_torch_backend_matches_sklearn():
     rng = np.random.default_rng(1)
     X, Y = rng.normal(size=(50, 5)), rng.normal(size=(50, 2))
-    ours = LinearRegression(backend="torch", dtype="float64").fit(X, Y).predict(X).numpy()
+    with config_context(backend="torch", dtype="float64"):
+        ours = LinearRegression().fit(X, Y).predict(X).numpy()
     np.testing.assert_allclose(ours, SklearnOLS().fit(X, Y).predict(X), atol=1e-8)
 
 
@@ -31,7 +34,8 @@ def test_neuron_to_neuron_picks_best_train_unit_and_keeps_its_correlation():
     X = rng.normal(size=(200, 30))
     Y = np.stack([X[:, 7] + 0.5 * rng.normal(size=200), -X[:, 3] + 0.5 * rng.normal(size=200)], axis=1)
     train, test = slice(0, 150), slice(150, 200)
-    model = NeuronToNeuron(dtype="float64").fit(X[train], Y[train])
+    with config_context(dtype="float64"):
+        model = NeuronToNeuron().fit(X[train], Y[train])
     expected = [int(np.argmax([abs(stats.pearsonr(X[train, u], Y[train, j])[0]) for u in range(30)]))
                 for j in range(2)]
     assert model.best_units_.tolist() == expected == [7, 3]

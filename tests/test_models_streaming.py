@@ -99,7 +99,7 @@ def test_interrupted_extraction_resumes_and_recomputes_only_missing_batches(mode
 
 def test_pca_fitted_on_another_folder_matches_sklearn(model, stimuli, fit_stimuli, in_memory, tmp_path):
     fit_features = Extractor(model, layers=LAYERS, batch_size=3, cache=False, progress=False).extract(fit_stimuli)
-    projection = Projection(lambda: IncrementalPCA(5, dtype="float64"), fit_stimuli)
+    projection = Projection(lambda: IncrementalPCA(5), fit_stimuli)
     projected = Extractor(model, layers=LAYERS, batch_size=3, cache=FeatureCache(tmp_path), progress=False,
                           projection=projection).extract(stimuli)
     for layer in LAYERS:
@@ -111,7 +111,7 @@ def test_pca_fitted_on_another_folder_matches_sklearn(model, stimuli, fit_stimul
 
 def test_chunked_incremental_pca_matches_sklearn_incremental_pca(model, stimuli, fit_stimuli, in_memory):
     fit_features = Extractor(model, layers=["global_pool"], batch_size=4, cache=False, progress=False).extract(fit_stimuli)
-    projection = Projection(lambda: IncrementalPCA(3, dtype="float64"), fit_stimuli, fit_chunk=4)
+    projection = Projection(lambda: IncrementalPCA(3), fit_stimuli, fit_chunk=4)
     projected = Extractor(model, layers=["global_pool"], batch_size=4, cache=False, progress=False,
                           projection=projection).extract(stimuli)["global_pool"]
     reference = sklearn.decomposition.IncrementalPCA(3, batch_size=4).fit(
@@ -142,7 +142,7 @@ def test_cache_key_changes_with_the_projection(model, stimuli, fit_stimuli):
 
 def test_fitted_projection_is_cached_and_not_refitted(model, stimuli, fit_stimuli, tmp_path):
     cache = FeatureCache(tmp_path)
-    projection = Projection(lambda: IncrementalPCA(4, dtype="float64"), fit_stimuli)
+    projection = Projection(lambda: IncrementalPCA(4), fit_stimuli)
     first = Extractor(model, layers=["global_pool"], cache=cache, progress=False, projection=projection)
     first.extract(stimuli)
     other_stimuli = stimuli.subset(stimuli.stimulus_ids[:4])

@@ -8,6 +8,7 @@ from himalaya.kernel_ridge import KernelRidgeCV as HimalayaKernelRidgeCV
 from himalaya.ridge import RidgeCV as HimalayaRidgeCV
 from sklearn.linear_model import RidgeCV as SklearnRidgeCV
 
+from brainalign.core.config import config_context
 from brainalign.core.errors import InvalidInputError
 from brainalign.mapping.cv import kfold_splits
 from brainalign.mapping.ridge import RidgeCV
@@ -24,6 +25,12 @@ def _problem(n, p, n_targets=40, seed=0):
     return X, Y
 
 
+def fit64(model, X, Y, backend=None):
+    """Fit in float64 (the references compute in float64)."""
+    with config_context(dtype="float64", backend=backend):
+        return model.fit(X, Y)
+
+
 @pytest.fixture(autouse=True)
 def _quiet_references():
     with warnings.catch_warnings():
@@ -36,7 +43,7 @@ def _quiet_references():
 def test_kfold_alphas_and_predictions_equal_himalaya(n, p, solver):
     X, Y = _problem(n, p)
     splits = kfold_splits(n, 5, seed=2)
-    ours = RidgeCV(ALPHAS, cv=splits, solver=solver, dtype="float64").fit(X, Y)
+    ours = fit64(RidgeCV(ALPHAS, cv=splits, solver=solver), X, Y)
     X_new = np.random.default_rng(9).normal(size=(7, p))
     for reference in (HimalayaRidgeCV(ALPHAS, cv=splits, fit_intercept=True),
                       HimalayaKernelRidgeCV(ALPHAS, kernel="linear", cv=splits, fit_intercept=True)):
@@ -51,7 +58,7 @@ def test_splits_leaving_stimuli_out_equal_himalaya(solver):
     X, Y = _problem(80, 100, seed=8)
     order = np.random.default_rng(3).permutation(80)
     splits = [(order[:50], order[50:65]), (order[15:70], order[:15]), (order[20:], order[:20])]  # last one: K-fold-like
-    ours = RidgeCV(ALPHAS, cv=splits, solver=solver, dtype="float64").fit(X, Y)
+    ours = fit64(RidgeCV(ALPHAS, cv=splits, solver=solver), X, Y)
     reference = HimalayaKernelRidgeCV(ALPHAS, kernel="linear", cv=splits, fit_intercept=True).fit(X, Y)
     np.testing.assert_allclose(ours.best_alphas_, reference.best_alphas_, rtol=1e-9)
     np.testing.assert_allclose(ours.predict(X), reference.predict(X), rtol=1e-6, atol=1e-6)
@@ -62,7 +69,7 @@ def test_splits_leaving_stimuli_out_equal_himalaya(solver):
 @pytest.mark.parametrize("solver", ["primal", "kernel"])
 def test_leave_one_out_equals_sklearn(n, p, solver):
     X, Y = _problem(n, p, seed=1)
-    ours = RidgeCV(ALPHAS, cv="loo", solver=solver, dtype="float64").fit(X, Y)
+    ours = fit64(RidgeCV(ALPHAS, cv="loo", solver=solver), X, Y)
     reference = SklearnRidgeCV(ALPHAS, alpha_per_target=True).fit(X, Y)
     np.testing.assert_array_equal(ours.best_alphas_, reference.alpha_)
     np.testing.assert_allclose(ours.coef_, reference.coef_.T, rtol=1e-8, atol=1e-10)
@@ -80,7 +87,7 @@ def test_float32_leave_one_out_agrees_with_sklearn_when_ridge_nearly_interpolate
 def test_shared_alpha_equals_himalaya_local_alpha_false():
     X, Y = _problem(60, 8, seed=4)
     splits = kfold_splits(60, 4, seed=0)
-    ours = RidgeCV(ALPHAS, cv=splits, alpha_per_target=False, dtype="float64").fit(X, Y)
+    ours = fit64(RidgeCV(ALPHAS, cv=splits, alpha_per_target=False), X, Y)
     reference = HimalayaRidgeCV(ALPHAS, cv=splits, fit_intercept=True,
                                 solver_params={"local_alpha": False}).fit(X, Y)
     np.testing.assert_allclose(ours.best_alphas_, reference.best_alphas_, rtol=1e-9)
@@ -89,7 +96,7 @@ def test_shared_alpha_equals_himalaya_local_alpha_false():
 
 def test_without_intercept_equals_sklearn():
     X, Y = _problem(70, 10, seed=5)
-    ours = RidgeCV(ALPHAS, cv="loo", fit_intercept=False, dtype="float64").fit(X, Y)
+    ours = fit64(RidgeCV(ALPHAS, cv="loo", fit_intercept=False), X, Y)
     reference = SklearnRidgeCV(ALPHAS, alpha_per_target=True, fit_intercept=False).fit(X, Y)
     np.testing.assert_array_equal(ours.best_alphas_, reference.alpha_)
     np.testing.assert_allclose(ours.predict(X), reference.predict(X), rtol=1e-8, atol=1e-10)
@@ -100,8 +107,8 @@ def test_without_intercept_equals_sklearn():
 def test_torch_backend_equals_numpy(cv, p):
     torch = pytest.importorskip("torch")
     X, Y = _problem(60, p, seed=6)
-    on_numpy = RidgeCV(ALPHAS, cv=cv, dtype="float64").fit(X, Y)
-    on_torch = RidgeCV(ALPHAS, cv=cv, dtype="float64", backend="torch").fit(X, Y)
+    on_numpy = fit64(RidgeCV(ALPHAS, cv=cv), X, Y)
+    on_torch = fit64(RidgeCV(ALPHAS, cv=cv), X, Y, backend="torch")
     assert isinstance(on_torch.best_alphas_, torch.Tensor)
     np.testing.assert_array_equal(on_torch.best_alphas_.numpy(), on_numpy.best_alphas_)
     np.testing.assert_allclose(on_torch.predict(X).numpy(), on_numpy.predict(X), rtol=1e-10, atol=1e-10)
@@ -109,8 +116,8 @@ def test_torch_backend_equals_numpy(cv, p):
 
 def test_target_batches_do_not_change_the_result():
     X, Y = _problem(50, 20, seed=7)
-    whole = RidgeCV(ALPHAS, dtype="float64").fit(X, Y)
-    batched = RidgeCV(ALPHAS, dtype="float64", target_batch_size=7).fit(X, Y)
+    whole = fit64(RidgeCV(ALPHAS), X, Y)
+    batched = fit64(RidgeCV(ALPHAS, target_batch_size=7), X, Y)
     np.testing.assert_array_equal(whole.best_alphas_, batched.best_alphas_)
     np.testing.assert_allclose(whole.predict(X), batched.predict(X), rtol=1e-12)
 

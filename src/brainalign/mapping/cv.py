@@ -3,7 +3,7 @@
 The splitters are scikit-learn's (``KFold``, ``ShuffleSplit``, ``StratifiedShuffleSplit``) with a fixed
 seed, so a split is reproducible and identical to what Brain-Score and himalaya users get from the
 same call; the lists can be passed to :class:`brainalign.mapping.ridge.RidgeCV` and to
-:func:`brainalign.metrics.encoding.engine.cross_validated_encoding`.
+:func:`brainalign.metrics.encoding.engine.cross_validated_predictions`.
 
 >>> [test.tolist() for _, test in kfold_splits(6, n_splits=3, shuffle=False)]
 [[0, 1], [2, 3], [4, 5]]

@@ -1,12 +1,12 @@
 """Plain linear maps: ordinary least squares and neuron-to-neuron (best single source unit per target).
 
-Both follow the sklearn protocol (``fit(X, Y)`` / ``predict(X)``), so they plug into
-``cross_validated_encoding`` like ``RidgeCV``. :func:`as_matrices` is the input check they share with PLS.
+Both are scikit-learn estimators (``fit(X, y)`` / ``predict(X)``), so they plug into
+``cross_validated_predictions`` like ``RidgeCV``; compute settings come from ``brainalign.core.config``.
 
 >>> import numpy as np
 >>> X = np.arange(12.0).reshape(6, 2) ** 1.5
 >>> Y = X @ np.array([[1.0], [2.0]]) + 3
->>> bool(np.allclose(LinearRegression(dtype="float64").fit(X, Y).predict(X), Y))
+>>> bool(np.allclose(LinearRegression().fit(X, Y).predict(X), Y, rtol=1e-4))
 True
 """
 
@@ -14,68 +14,42 @@ from __future__ import annotations
 
 from typing import Any
 
-from brainalign.core.backend import BackendName, asarray, namespace
-from brainalign.core.errors import InvalidInputError
-from brainalign.core.labels import check_finite
+from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
+
+from brainalign.core.backend import namespace
+from brainalign.mapping._arrays import fit_matrices, like_fitted, one_dimensional
 
 
-def as_matrices(
-    X: Any, Y: Any | None, backend: BackendName, device: str | None, dtype: str
-) -> tuple[Any, Any | None]:
-    """``X`` (samples × features) and ``Y`` (samples × targets, 1-D allowed) as finite backend matrices.
-
-    >>> import numpy as np
-    >>> X, Y = as_matrices(np.ones((3, 2)), np.zeros(3), "numpy", None, "float32")
-    >>> X.shape, Y.shape
-    ((3, 2), (3, 1))
-    """
-    X = asarray(X, backend, device, dtype)
-    if X.ndim != 2:
-        raise InvalidInputError(f"X must be a (samples, features) matrix; got shape {tuple(X.shape)}")
-    check_finite(_host(X), "X")
-    if Y is None:
-        return X, None
-    Y = asarray(Y, backend, device, dtype)
-    if Y.ndim == 1:
-        Y = Y[:, None]
-    if Y.ndim != 2 or Y.shape[0] != X.shape[0]:
-        raise InvalidInputError(f"Y must have shape ({X.shape[0]}, targets) to match X; got {tuple(Y.shape)}")
-    check_finite(_host(Y), "Y")
-    return X, Y
-
-
-def _host(x: Any) -> Any:
-    return x.detach().cpu() if hasattr(x, "detach") else x
-
-
-class LinearRegression:
+class LinearRegression(MultiOutputMixin, RegressorMixin, BaseEstimator):
     """Least squares with intercept; the minimum-norm solution when features outnumber samples.
 
     Matches ``sklearn.linear_model.LinearRegression`` (which also returns the minimum-norm solution).
     """
 
-    def __init__(self, backend: BackendName = "numpy", device: str | None = None, dtype: str = "float32"):
-        self.backend, self.device, self.dtype = backend, device, dtype
-
-    def fit(self, X: Any, Y: Any) -> "LinearRegression":
-        X, Y = as_matrices(X, Y, self.backend, self.device, self.dtype)
+    def fit(self, X: Any, y: Any) -> "LinearRegression":
+        """Least-squares weights ``coef_`` (features × targets) and ``intercept_``."""
+        X, Y = fit_matrices(X, y, needs_y=True)
         xp = namespace(X)
         x_mean, y_mean = xp.mean(X, axis=0), xp.mean(Y, axis=0)
         self.coef_ = xp.linalg.pinv(X - x_mean) @ (Y - y_mean)
         self.intercept_ = y_mean - x_mean @ self.coef_
+        self.n_features_in_, self._one_target = X.shape[1], one_dimensional(y)
         return self
 
     def predict(self, X: Any) -> Any:
-        X, _ = as_matrices(X, None, self.backend, self.device, self.dtype)
-        return X @ self.coef_ + self.intercept_
+        """Predictions (samples × targets; 1-D when fitted on a 1-D ``y``)."""
+        check_is_fitted(self, "coef_")
+        predicted = like_fitted(X, self.coef_, self.n_features_in_, self) @ self.coef_ + self.intercept_
+        return predicted[:, 0] if self._one_target else predicted
 
 
-class NeuronToNeuron:
+class NeuronToNeuron(MultiOutputMixin, RegressorMixin, BaseEstimator):
     """Map each target to the single source unit that correlates best with it on the training stimuli.
 
-    ``best_units_`` holds, per target, the chosen source column; predictions are that unit's
-    activations rescaled by a univariate least-squares fit, so the held-out correlation is the
-    unit's own correlation with the target.
+    ``best_units_`` holds, per target, the chosen source column (by ``|r|``, or by ``r`` with ``signed``);
+    predictions are that unit's activations rescaled by a univariate least-squares fit, so the held-out
+    correlation is the unit's own correlation with the target.
 
     >>> import numpy as np
     >>> X = np.random.default_rng(0).normal(size=(50, 4))
@@ -84,12 +58,12 @@ class NeuronToNeuron:
     [2, 0]
     """
 
-    def __init__(self, signed: bool = False, backend: BackendName = "numpy", device: str | None = None,
-                 dtype: str = "float32"):
-        self.signed, self.backend, self.device, self.dtype = signed, backend, device, dtype
+    def __init__(self, *, signed: bool = False):
+        self.signed = signed
 
-    def fit(self, X: Any, Y: Any) -> "NeuronToNeuron":
-        X, Y = as_matrices(X, Y, self.backend, self.device, self.dtype)
+    def fit(self, X: Any, y: Any) -> "NeuronToNeuron":
+        """Choose each target's unit and its slope and intercept."""
+        X, Y = fit_matrices(X, y, needs_y=True)
         xp = namespace(X)
         Xc, Yc = X - xp.mean(X, axis=0), Y - xp.mean(Y, axis=0)
         x_norm, y_norm = xp.linalg.vector_norm(Xc, axis=0), xp.linalg.vector_norm(Yc, axis=0)
@@ -102,9 +76,12 @@ class NeuronToNeuron:
         denom = xp.sum(chosen_c * chosen_c, axis=0)
         self.slope_ = xp.sum(chosen_c * Yc, axis=0) / xp.where(denom > 0, denom, xp.ones_like(denom))
         self.intercept_ = xp.mean(Y, axis=0) - self.slope_ * xp.mean(chosen, axis=0)
+        self.n_features_in_, self._one_target = X.shape[1], one_dimensional(y)
         return self
 
     def predict(self, X: Any) -> Any:
-        X, _ = as_matrices(X, None, self.backend, self.device, self.dtype)
-        xp = namespace(X)
-        return xp.take(X, self.best_units_, axis=1) * self.slope_ + self.intercept_
+        """The chosen units' activations, rescaled (samples × targets; 1-D when fitted on a 1-D ``y``)."""
+        check_is_fitted(self, "best_units_")
+        X = like_fitted(X, self.slope_, self.n_features_in_, self)
+        predicted = namespace(X).take(X, self.best_units_, axis=1) * self.slope_ + self.intercept_
+        return predicted[:, 0] if self._one_target else predicted

@@ -7,11 +7,11 @@
   closed-form ridge solution; the classifier minimises summed cross-entropy ``+ alpha ||W||²`` (the same
   optimum as ``sklearn.linear_model.LogisticRegression(C=1 / (2 alpha))``).
 * :func:`accumulate_kernel` forms the stimulus kernel ``K = Σ_b X[:, b] X[:, b]'`` block of columns by block,
-  and :func:`kernel_ridge_scores` fits kernel ridge from it, streaming targets in chunks.
+  and :func:`kernel_ridge_scores` fits kernel ridge from it (``RidgeCV``'s kernel solver), streaming targets in chunks.
 
 >>> import numpy as np
 >>> X = np.random.default_rng(0).normal(size=(64, 3)); Y = X @ np.array([[1.0], [-2.0], [0.5]])
->>> model = StreamingRegressor(alpha=0.0, lr=0.05, patience=30, dtype="float64").fit(RowChunks(X, Y, 16))
+>>> model = StreamingRegressor(alpha=0.0, lr=0.05, patience=30, chunk_size=16).fit(X, Y)
 >>> bool(np.allclose(model.coef_, [[1.0], [-2.0], [0.5]], atol=1e-2))
 True
 """
@@ -19,14 +19,20 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
+from array_api_compat import device as _device_of
 
-from brainalign.core.backend import asarray, to_numpy
+from sklearn.base import BaseEstimator, ClassifierMixin, MultiOutputMixin, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
+
+from brainalign.core.backend import asarray, namespace, to_numpy
+from brainalign.core.config import compute_settings, rows_per_block
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import check_finite
+from brainalign.mapping._ridge_solvers import CV, DEFAULT_ALPHAS, KernelRidgeCV, checked_alphas, resolve_splits
 from brainalign.mapping.correlation import pearson_r
 
 
@@ -75,43 +81,55 @@ class RowChunks:
                 RowChunks(self.X, self.Y, self.chunk_size, permuted[:n_val]))
 
 
-class _StreamingLinearModel:
-    """Shared training loop: one linear layer, Adam, L2 penalty, plateau learning-rate decay, early stopping."""
+class _StreamingLinearModel(BaseEstimator):
+    """Shared training loop: one linear layer, Adam, L2 penalty, plateau learning-rate decay, early stopping.
 
-    def __init__(self, alpha: float = 1.0, lr: float = 1e-2, max_epochs: int = 100, patience: int = 10,
-                 tol: float = 1e-7, device: str | None = None, dtype: str = "float32", seed: int = 0):
-        if alpha < 0:
-            raise InvalidInputError(f"alpha must be non-negative; got {alpha}")
-        self.alpha, self.lr, self.max_epochs, self.patience, self.tol = alpha, lr, max_epochs, patience, tol
-        self.device, self.dtype, self.seed = device, dtype, seed
+    Runs on torch with the device and dtype of the compute context (``brainalign.core.config``), or the
+    device of torch inputs.
+    """
 
-    def fit(self, train: Iterable[tuple[Any, Any]], validation: Iterable[tuple[Any, Any]] | None = None):
-        """Train on the ``train`` stream; stop early when the ``validation`` stream's loss stops improving.
+    def __init__(self, *, alpha: float = 1.0, lr: float = 1e-2, max_epochs: int = 100, patience: int = 10,
+                 tol: float = 1e-7, chunk_size: int = 1024, seed: int = 0):
+        self.alpha = alpha
+        self.lr = lr
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.tol = tol
+        self.chunk_size = chunk_size
+        self.seed = seed
 
-        Without a validation stream, training stops when the training objective stops improving.
+    def fit(self, X: Any, y: Any = None, *, validation: Iterable[tuple[Any, Any]] | None = None):
+        """Train on ``(X, y)`` arrays (read ``chunk_size`` rows at a time) or, with ``y`` omitted, on a stream
+        ``X`` of ``(X_chunk, y_chunk)`` pairs (e.g. :class:`RowChunks`); stop early when the ``validation``
+        stream's loss stops improving (without one: when the training objective stops improving).
         """
         import torch
 
+        if not self.alpha >= 0:
+            raise InvalidInputError(f"alpha must be non-negative; got {self.alpha}")
+        train = X if y is None else RowChunks(X, y, self.chunk_size)
+        settings = compute_settings(X)
+        self.device_, self.dtype_ = settings.device, settings.dtype
         torch.manual_seed(self.seed)
         n_rows, n_outputs, x_mean, y_mean = self._inspect(train)
-        self.linear_ = torch.nn.Linear(len(x_mean), n_outputs).to(device=self.device or "cpu",
-                                                                  dtype=getattr(torch, self.dtype))
-        self._x_mean = asarray(x_mean, "torch", self.device, self.dtype)  # centring makes Adam converge fast
+        self.n_features_in_ = len(x_mean)
+        self.linear_ = torch.nn.Linear(len(x_mean), n_outputs).to(device=self.device_,
+                                                                  dtype=getattr(torch, self.dtype_))
+        self._x_mean = self._tensor(x_mean)  # centring makes Adam converge fast
         with torch.no_grad():
             self.linear_.weight.zero_()
-            self.linear_.bias.copy_(asarray(y_mean if y_mean is not None else np.zeros(n_outputs), "torch",
-                                            self.device, self.dtype))
+            self.linear_.bias.copy_(self._tensor(y_mean if y_mean is not None else np.zeros(n_outputs)))
         optimizer = torch.optim.Adam(self.linear_.parameters(), lr=self.lr)
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5,
                                                                patience=max(1, self.patience // 3))
         best, best_state, stale = math.inf, None, 0
         self.history_: list[float] = []
         for _ in range(self.max_epochs):
-            for X, Y in train:
+            for X_chunk, y_chunk in train:
                 optimizer.zero_grad()
-                X, Y = self._tensors(X, Y)
+                X_chunk, y_chunk = self._tensors(X_chunk, y_chunk)
                 penalty = self.alpha * self.linear_.weight.pow(2).sum() / n_rows
-                loss = self._loss(self._forward(X), Y) / X.shape[0] + penalty
+                loss = self._loss(self._forward(X_chunk), y_chunk) / X_chunk.shape[0] + penalty
                 loss.backward()
                 optimizer.step()
             monitored = self._evaluate(validation if validation is not None else train, n_rows,
@@ -146,6 +164,7 @@ class _StreamingLinearModel:
             y_total = self._target_sum(Y)
             y_sum = None if y_total is None else y_total + (0 if y_sum is None else y_sum)
             outputs = max(outputs, self._n_outputs(Y))
+            self._one_target = np.ndim(Y) == 1
         if n_rows == 0:
             raise InvalidInputError("the training stream holds no rows")
         return n_rows, outputs, x_sum / n_rows, None if y_sum is None else y_sum / n_rows
@@ -162,17 +181,30 @@ class _StreamingLinearModel:
             penalty = self.alpha * float(self.linear_.weight.pow(2).sum()) if penalised else 0.0
         return (total + penalty) / (n_rows if penalised else count)
 
+    def _tensor(self, values: Any) -> Any:
+        return asarray(values, "torch", self.device_, self.dtype_)
+
     def _forward(self, X: Any) -> Any:
         return self.linear_(X - self._x_mean)
 
     def _decision(self, X: Any) -> Any:
+        """The linear layer's output for new rows ``X`` (a torch tensor on the model's device)."""
         import torch
 
+        check_is_fitted(self, "linear_")
+        if np.shape(X)[1] != self.n_features_in_:
+            raise InvalidInputError(f"X has {np.shape(X)[1]} features, but {type(self).__name__} is expecting "
+                                    f"{self.n_features_in_} features as input")
         with torch.no_grad():
-            return self._forward(asarray(X, "torch", self.device, self.dtype))
+            return self._forward(self._tensor(X))
+
+    @staticmethod
+    def _like_input(values: Any, X: Any) -> Any:
+        """``values`` (a torch tensor) as a numpy array unless the input ``X`` was a torch tensor."""
+        return values if type(X).__module__.startswith("torch") else to_numpy(values)
 
 
-class StreamingRegressor(_StreamingLinearModel):
+class StreamingRegressor(MultiOutputMixin, RegressorMixin, _StreamingLinearModel):
     """Ridge regression by mini-batch Adam over a stream of ``(X_chunk, Y_chunk)``; ``coef_`` is features × targets."""
 
     def _n_outputs(self, Y: Any) -> int:
@@ -183,19 +215,21 @@ class StreamingRegressor(_StreamingLinearModel):
         return np.sum(np.reshape(Y, (len(Y), -1)), axis=0, dtype=np.float64)
 
     def _tensors(self, X: Any, Y: Any) -> tuple[Any, Any]:
-        Y = asarray(Y, "torch", self.device, self.dtype)
-        return asarray(X, "torch", self.device, self.dtype), (Y[:, None] if Y.ndim == 1 else Y)
+        Y = self._tensor(Y)
+        return self._tensor(X), (Y[:, None] if Y.ndim == 1 else Y)
 
     @staticmethod
     def _loss(prediction: Any, Y: Any) -> Any:
         return (prediction - Y).pow(2).sum()
 
     def predict(self, X: Any) -> Any:
-        """Predictions for ``X`` as a torch tensor on the model's device."""
-        return self._decision(X)
+        """Predictions for ``X`` (rows × targets, 1-D when fitted on 1-D targets): a torch tensor on the
+        model's device for torch input, else a numpy array."""
+        predicted = self._decision(X)
+        return self._like_input(predicted[:, 0] if self._one_target else predicted, X)
 
 
-class StreamingClassifier(_StreamingLinearModel):
+class StreamingClassifier(ClassifierMixin, _StreamingLinearModel):
     """Multinomial logistic regression by mini-batch Adam; labels are integers ``0 .. n_classes - 1``.
 
     >>> import numpy as np
@@ -214,10 +248,16 @@ class StreamingClassifier(_StreamingLinearModel):
     def _target_sum(Y: Any) -> None:
         return None
 
+    def fit(self, X: Any, y: Any = None, *, validation: Iterable[tuple[Any, Any]] | None = None):
+        """As :meth:`StreamingRegressor.fit`; ``classes_`` are ``0 .. n_classes - 1``."""
+        super().fit(X, y, validation=validation)
+        self.classes_ = np.arange(self.linear_.out_features)
+        return self
+
     def _tensors(self, X: Any, Y: Any) -> tuple[Any, Any]:
         import torch
 
-        return asarray(X, "torch", self.device, self.dtype), torch.as_tensor(np.asarray(Y), device=self.device)
+        return self._tensor(X), torch.as_tensor(np.asarray(Y), device=self.device_)
 
     @staticmethod
     def _loss(logits: Any, labels: Any) -> Any:
@@ -226,20 +266,20 @@ class StreamingClassifier(_StreamingLinearModel):
         return torch.nn.functional.cross_entropy(logits, labels.long(), reduction="sum")
 
     def predict_proba(self, X: Any) -> Any:
-        """Class probabilities (rows sum to one) as a torch tensor."""
-        return self._decision(X).softmax(dim=1)
+        """Class probabilities (rows sum to one); torch for torch input, else numpy."""
+        return self._like_input(self._decision(X).softmax(dim=1), X)
 
     def predict(self, X: Any) -> Any:
-        """The most probable class per row."""
-        return self._decision(X).argmax(dim=1)
+        """The most probable class per row; torch for torch input, else numpy."""
+        return self._like_input(self._decision(X).argmax(dim=1), X)
 
 
-def accumulate_kernel(X: Any, block_size: int = 4096, backend: str = "numpy", device: str | None = None,
-                      dtype: str = "float32") -> Any:
+def accumulate_kernel(X: Any, block_size: int | None = None) -> Any:
     """The linear kernel ``X X'`` (stimuli × stimuli) read ``block_size`` feature columns at a time.
 
     ``X`` may be an on-disk h5py dataset (store it chunked by column blocks for fast reads); only one
-    block and the kernel are ever in memory.
+    block and the kernel are ever in memory. By default a block fills the context's ``working_memory``;
+    the kernel has the context's backend, device and dtype.
 
     >>> import numpy as np
     >>> X = np.arange(12.0).reshape(3, 4)
@@ -247,21 +287,27 @@ def accumulate_kernel(X: Any, block_size: int = 4096, backend: str = "numpy", de
     True
     """
     n, p = X.shape
+    settings = compute_settings(X)
+    if block_size is None:
+        block_size = rows_per_block(n * np.dtype(settings.dtype).itemsize, p)
     kernel = None
     for start in range(0, p, block_size):
-        block = asarray(np.asarray(X[:, start:start + block_size]), backend, device, dtype)
-        check_finite(to_numpy(block), f"feature columns {start}..{start + block.shape[1] - 1}")
+        block = asarray(X[:, start:start + block_size], settings.backend, settings.device, settings.dtype)
+        if not bool(namespace(block).all(namespace(block).isfinite(block))):
+            check_finite(to_numpy(block), f"feature columns {start}..{start + block.shape[1] - 1}")
         product = block @ block.T
         kernel = product if kernel is None else kernel + product
     return kernel
 
 
-def kernel_ridge_scores(kernel: Any, targets: Any, train: Any, test: Any, alphas: Iterable[float] = (1e-2, 1, 1e2, 1e4),
-                        chunk_size: int = 4096) -> tuple[np.ndarray, np.ndarray]:
-    """Held-out Pearson r per target of kernel ridge fitted on ``train`` rows, alpha chosen per target by LOO.
+def kernel_ridge_scores(kernel: Any, targets: Any, train: Any, test: Any, alphas: Sequence[float] = DEFAULT_ALPHAS,
+                        chunk_size: int = 4096, *, cv: CV = "loo", seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out Pearson r per target of kernel ridge fitted on ``train`` rows, alpha chosen per target by ``cv``
+    inside ``train`` (default leave-one-out, as ``sklearn.linear_model.RidgeCV(alpha_per_target=True)``).
 
-    ``targets`` (stimuli × targets, e.g. an h5py dataset) is read ``chunk_size`` targets at a time. The
-    training kernel is centred (an unpenalised intercept) and eigendecomposed once. Returns ``(r, alpha)``.
+    The solver is :class:`brainalign.mapping._ridge_solvers.KernelRidgeCV` (``RidgeCV``'s kernel form),
+    prepared once from the training kernel (an unpenalised intercept); ``targets`` (stimuli × targets, e.g.
+    an h5py dataset) are read ``chunk_size`` at a time. Returns ``(r, alpha)`` as numpy arrays.
 
     >>> import numpy as np
     >>> X = np.random.default_rng(0).normal(size=(40, 5)); Y = X[:, :2]
@@ -269,30 +315,26 @@ def kernel_ridge_scores(kernel: Any, targets: Any, train: Any, test: Any, alphas
     >>> bool((r > 0.99).all())
     True
     """
-    K = np.asarray(to_numpy(kernel), dtype=np.float64)
-    train, test = np.asarray(train), np.asarray(test)
-    alphas = np.asarray(list(alphas), dtype=np.float64)
-    row_mean = K[np.ix_(train, train)].mean(axis=1)
-    all_mean = row_mean.mean()
-    train_kernel = K[np.ix_(train, train)] - row_mean[:, None] - row_mean[None, :] + all_mean
-    test_mean = K[np.ix_(test, train)].mean(axis=1)
-    test_kernel = K[np.ix_(test, train)] - test_mean[:, None] - row_mean[None, :] + all_mean
-    eigenvalues, V = np.linalg.eigh(train_kernel)
-    shrink = 1.0 / (np.clip(eigenvalues, 0, None)[None, :] + alphas[:, None])  # alphas × n_train
-    hat_diag = (V ** 2) @ shrink.T  # n_train × alphas: diagonal of (K + alpha I)^-1
-    test_V = test_kernel @ V
+    settings = compute_settings(kernel)
+    K = asarray(kernel, settings.backend, settings.device, settings.dtype)
+    xp = namespace(K)
+    train, test = (xp.asarray(np.asarray(i), device=_device_of(K)) for i in (train, test))
+    train_kernel = xp.take(xp.take(K, train, axis=0), train, axis=1)
+    test_kernel = xp.take(xp.take(K, test, axis=0), train, axis=1)
+    column_mean = xp.mean(train_kernel, axis=0, keepdims=True)
+    test_kernel = (test_kernel - xp.mean(test_kernel, axis=1, keepdims=True) - column_mean
+                   + xp.mean(column_mean))  # centred on the training stimuli
+    grid = checked_alphas(alphas, K)
+    solver = KernelRidgeCV(train_kernel, grid, resolve_splits(cv, train.shape[0], seed), fit_intercept=True)
     scores, chosen = [], []
     for start in range(0, targets.shape[1], chunk_size):
-        Y = np.asarray(targets[:, start:start + chunk_size], dtype=np.float64)
-        check_finite(Y, f"targets {start}..{start + Y.shape[1] - 1}")
-        y_mean = Y[train].mean(axis=0)
-        projected = V.T @ (Y[train] - y_mean)
-        best_error, best = np.full(Y.shape[1], np.inf), np.zeros(Y.shape[1], dtype=int)
-        for a in range(len(alphas)):
-            loo_error = (((V @ (shrink[a][:, None] * projected)) / hat_diag[:, [a]]) ** 2).mean(axis=0)
-            best = np.where(loo_error < best_error, a, best)
-            best_error = np.minimum(loo_error, best_error)
-        predicted = test_V @ (shrink[best].T * projected) + y_mean
-        scores.append(pearson_r(predicted, Y[test]))
-        chosen.append(alphas[best])
+        Y = asarray(targets[:, start:start + chunk_size], settings.backend, settings.device, settings.dtype)
+        if not bool(xp.all(xp.isfinite(Y))):
+            check_finite(to_numpy(Y), f"targets {start}..{start + Y.shape[1] - 1}")
+        Y_train = xp.take(Y, train, axis=0)
+        y_mean = xp.mean(Y_train, axis=0, keepdims=True)
+        solution = solver.solve(Y_train - y_mean)
+        predicted = test_kernel @ solution.weights + y_mean
+        scores.append(to_numpy(pearson_r(predicted, xp.take(Y, test, axis=0))))
+        chosen.append(to_numpy(xp.take(grid, solution.best, axis=0)))
     return np.concatenate(scores), np.concatenate(chosen)

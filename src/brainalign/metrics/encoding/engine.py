@@ -42,7 +42,7 @@ from brainalign.core.score import Score
 from brainalign.mapping.correlation import pearson_r
 from brainalign.mapping.cv import Splits, check_splits, kfold_splits
 from brainalign.metrics.registry import register_metric
-from brainalign.mapping.ridge import DEFAULT_ALPHAS, RidgeCV
+from brainalign.mapping.ridge import DEFAULT_ALPHAS, DEFAULT_CV, RidgeCV
 
 
 @dataclass
@@ -107,7 +107,7 @@ def cross_validated_predictions(estimator: Any, X: Any, Y: Any, splits: Splits, 
 
 def clone_estimator(estimator: Any) -> Any:
     """An unfitted copy of ``estimator`` with the same parameters (``sklearn.base.clone``; a deep copy for
-    objects without ``get_params``), computing with the context's backend, device and dtype.
+    objects without ``get_params``). Compute settings come from the context when it is fitted.
 
     >>> from brainalign.mapping.ridge import RidgeCV
     >>> ridge = RidgeCV([1.0, 10.0], cv=3)
@@ -115,11 +115,7 @@ def clone_estimator(estimator: Any) -> Any:
     >>> copy is not ridge, copy.cv
     (True, 3)
     """
-    copy = clone(estimator, safe=False)
-    if hasattr(copy, "dtype"):  # stop-gap: estimators that still take compute settings get the context's
-        config = get_config()
-        copy.backend, copy.device, copy.dtype = config["backend"], config["device"], config["dtype"]
-    return copy
+    return clone(estimator, safe=False)
 
 
 def resolve_splits(n: int, splits: Splits | None = None, n_splits: int = 5, seed: int = 0) -> Splits:
@@ -284,7 +280,7 @@ def ridge_encoding(
     target: xr.DataArray,
     *,
     alphas: Sequence[float] | np.ndarray = DEFAULT_ALPHAS,
-    inner_cv: int | str | Splits = 5,
+    inner_cv: int | str | Splits = DEFAULT_CV,
     splits: Splits | None = None,
     n_splits: int = 5,
     seed: int = 0,

@@ -33,7 +33,7 @@ import xarray as xr
 from brainalign.core.errors import InvalidInputError
 from brainalign.mapping.cv import Splits
 from brainalign.metrics.encoding.engine import encoding_matrices, resolve_splits
-from brainalign.mapping.ridge import DEFAULT_ALPHAS, RidgeCV
+from brainalign.mapping.ridge import DEFAULT_ALPHAS, DEFAULT_CV, RidgeCV
 from brainalign.metrics.encoding.stacking import StackedRegression, out_of_fold_predictions
 
 MAX_PARTITION_SPACES = 4
@@ -70,7 +70,7 @@ def variance_partitioning(
     target: xr.DataArray,
     *,
     estimator: Any = None,
-    inner_cv: int = 5,
+    inner_cv: int = DEFAULT_CV,
     splits: Splits | None = None,
     n_splits: int = 5,
     seed: int = 0,

@@ -30,7 +30,7 @@ from brainalign.mapping.cv import Splits, kfold_splits
 from brainalign.metrics.encoding.engine import clone_estimator, cross_validated_predictions, encoding_score
 from brainalign.mapping.reduction import layer_block_sizes
 from brainalign.metrics.registry import register_metric
-from brainalign.mapping.ridge import DEFAULT_ALPHAS, RidgeCV
+from brainalign.mapping.ridge import DEFAULT_ALPHAS, DEFAULT_CV, RidgeCV
 
 MAX_SPACES = 10
 
@@ -88,7 +88,7 @@ class StackedRegression:
     re-solves the weights for a subset of spaces (from the stored out-of-fold statistics) and mixes those.
     """
 
-    def __init__(self, block_sizes: Sequence[int], estimator: Any = None, inner_cv: int = 5, seed: int = 0):
+    def __init__(self, block_sizes: Sequence[int], estimator: Any = None, inner_cv: int = DEFAULT_CV, seed: int = 0):
         self.block_sizes = block_sizes
         self.estimator = estimator
         self.inner_cv = inner_cv
@@ -111,7 +111,7 @@ class StackedRegression:
     def fit(self, X: Any, Y: Any) -> "StackedRegression":
         blocks, Y = self._blocks(X), to_numpy(Y)
         Y = Y[:, None] if Y.ndim == 1 else Y
-        estimator = RidgeCV(DEFAULT_ALPHAS, cv=5, seed=self.seed) if self.estimator is None else self.estimator
+        estimator = RidgeCV(DEFAULT_ALPHAS, cv=DEFAULT_CV, seed=self.seed) if self.estimator is None else self.estimator
         splits = kfold_splits(len(Y), self.inner_cv, shuffle=True, seed=self.seed)
         held_out = np.stack([out_of_fold_predictions(b, Y, estimator, splits) for b in blocks], -1)
         self.gram_ = np.einsum("ntk,ntl->tkl", held_out, held_out)  # targets × spaces × spaces
@@ -136,7 +136,7 @@ class StackedRegression:
 
 @register_metric("stacked")
 def stacked_encoding(source: xr.DataArray, target: xr.DataArray, *, block_sizes: Sequence[int] | None = None,
-                     alphas: Sequence[float] | np.ndarray = DEFAULT_ALPHAS, inner_cv: int = 5,
+                     alphas: Sequence[float] | np.ndarray = DEFAULT_ALPHAS, inner_cv: int = DEFAULT_CV,
                      splits: Splits | None = None, n_splits: int = 5, seed: int = 0,
                      ceiling: np.ndarray | None = None) -> Score:
     """Stacked ridge encoding over feature spaces (default: the ``layer`` blocks of concatenated features),

@@ -32,7 +32,7 @@ from brainalign.metrics.encoding.engine import encoding_matrices, encoding_score
 from brainalign.mapping.linear import LinearRegression, NeuronToNeuron
 from brainalign.mapping.pls import BRAIN_SCORE_COMPONENTS, PLSRegression
 from brainalign.metrics.registry import register_metric
-from brainalign.mapping.ridge import DEFAULT_ALPHAS, RidgeCV
+from brainalign.mapping.ridge import DEFAULT_ALPHAS, DEFAULT_CV, RidgeCV
 
 
 @register_metric("pls")
@@ -77,7 +77,7 @@ def swap_direction(source: xr.DataArray, target: xr.DataArray) -> tuple[xr.DataA
 
 @register_metric("reverse-ridge")
 def reverse_ridge_encoding(source: xr.DataArray, target: xr.DataArray, *,
-                           alphas: Sequence[float] | np.ndarray = DEFAULT_ALPHAS, inner_cv: int | str | Splits = 5,
+                           alphas: Sequence[float] | np.ndarray = DEFAULT_ALPHAS, inner_cv: int | str | Splits = DEFAULT_CV,
                            splits: Splits | None = None, n_splits: int = 5, seed: int = 0,
                            ceiling: np.ndarray | None = None) -> Score:
     """Ridge from brain responses to model units; the score is the median held-out r over model units."""
@@ -88,7 +88,7 @@ def reverse_ridge_encoding(source: xr.DataArray, target: xr.DataArray, *,
 @register_metric("bidirectional-ridge")
 def bidirectional_ridge_encoding(source: xr.DataArray, target: xr.DataArray, *,
                                  alphas: Sequence[float] | np.ndarray = DEFAULT_ALPHAS,
-                                 inner_cv: int | str | Splits = 5, splits: Splits | None = None, n_splits: int = 5,
+                                 inner_cv: int | str | Splits = DEFAULT_CV, splits: Splits | None = None, n_splits: int = 5,
                                  seed: int = 0, ceiling: np.ndarray | None = None) -> Score:
     """Mean of forward (model → brain) and reverse (brain → model) ridge raw scores, both in ``extra``."""
     if ceiling is not None:
@@ -141,7 +141,7 @@ SPANTIME_REGRESSIONS = ("ridge", "pls")
 
 
 def spantime_encoding(source: xr.DataArray, target: xr.DataArray, *, regression: str = "ridge",
-                      alphas: Sequence[float] | np.ndarray = DEFAULT_ALPHAS, inner_cv: int | str | Splits = 5,
+                      alphas: Sequence[float] | np.ndarray = DEFAULT_ALPHAS, inner_cv: int | str | Splits = DEFAULT_CV,
                       n_components: int = BRAIN_SCORE_COMPONENTS, splits: Splits | None = None, n_splits: int = 5,
                       seed: int = 0, ceiling: np.ndarray | None = None) -> Score:
     """Encoding with time bins treated as samples; ``splits`` (over stimuli) are expanded to their time bins."""

@@ -27,7 +27,7 @@ from brainalign.metrics.encoding.engine import (cross_validated_predictions, enc
 from brainalign.metrics.similarity.rdm_comparison import compare_rdms
 from brainalign.metrics.similarity.rdms import compute_rdm
 from brainalign.metrics.registry import register_metric
-from brainalign.mapping.ridge import DEFAULT_ALPHAS, RidgeCV
+from brainalign.mapping.ridge import DEFAULT_ALPHAS, DEFAULT_CV, RidgeCV
 
 
 @register_metric("versa")
@@ -37,7 +37,7 @@ def versa(
     *,
     estimator: Any = None,
     alphas: Sequence[float] | np.ndarray = DEFAULT_ALPHAS,
-    inner_cv: int = 5,
+    inner_cv: int = DEFAULT_CV,
     distance: str = "correlation",
     method: str = "spearman",
     splits: Splits | None = None,

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from brainalign.core.backend import namespace
+from brainalign.core.config import config_context
 from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.mapping.reduction import PCA
 from brainalign.metrics.similarity.cka import standardized_columns
@@ -187,7 +188,8 @@ def net2brain_distribution_distance(x: Any, y: Any, metric: str = "jsd", bins: i
         raise InvalidInputError(f"x and y must be (stimulus, feature) arrays of the same stimuli; got shapes "
                                 f"{x.shape} and {y.shape}")
     n_features = min(x.shape[1], y.shape[1])
-    x, y = (PCA(n_features, dtype="float64").fit_transform(a) for a in (x, y))
+    with config_context(backend="numpy", dtype="float64"):
+        x, y = (PCA(n_components=n_features).fit_transform(a) for a in (x, y))
     for name, components in (("x", x), ("y", y)):
         spread = components.std(axis=0)
         if not spread.min() > 1e-10 * spread.max():
