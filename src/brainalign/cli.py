@@ -180,7 +180,7 @@ def list_things(kind: Annotated[Listing, typer.Argument(help="What to list.")]) 
     elif kind is Listing.benchmarks:
         from brainalign.benchmarks.registry import BENCHMARKS
 
-        rows = [{"identifier": name, "version": b.version, "metric": b.metric, "units": b.units(b.ceiling is not None),
+        rows = [{"identifier": name, "version": b.version, "metric": b.metric, "units": f"{b.units(True)} ({b.units(False)} unnormalised)",
                  "description": b.description} for name, b in BENCHMARKS.items()]
         print_table(pd.DataFrame(rows))
     elif kind is Listing.metrics:
