@@ -1,9 +1,17 @@
 """The command line: listings, clear errors with exit code 2, and a scored CSV with the promised columns."""
 
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+
 import pandas as pd
 import pytest
+import torch
 from typer.testing import CliRunner
 
+import brainalign.runner.score as runner_module
 from brainalign.cli import app
 
 runner = CliRunner()
@@ -50,8 +58,6 @@ def test_score_writes_csv_and_store_resumes(shared_data, tmp_path, monkeypatch):
     table = pd.read_csv(csv)
     assert {"model", "layer", "benchmark", "metric", "score", "raw", "ceiling", "error"} <= set(table.columns)
     assert table.loc[0, "metric"] == "rsa" and table.loc[0, "layer"] == "blocks.6"
-    import brainalign.runner.score as runner_module
-
     def must_not_run(*args, **kwargs):
         raise AssertionError("a stored result was computed again")
 
@@ -62,16 +68,6 @@ def test_score_writes_csv_and_store_resumes(shared_data, tmp_path, monkeypatch):
 
 
 # --- validation before computing, outputs, stores, user models ------------------------------------------------
-
-import os  # noqa: E402
-import sqlite3  # noqa: E402
-import stat  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-
-import torch  # noqa: E402
-
-import brainalign.runner.score as runner_module  # noqa: E402
 
 MIT = "Kriegeskorte2008.mIT-rsa"
 TINY_NET = """import torch
@@ -122,7 +118,7 @@ def test_device_sets_the_compute_context_for_metrics(monkeypatch):
 
 
 def test_unknown_benchmark_is_refused_before_any_model_loads(nothing_computed, monkeypatch):
-    import brainalign.models.loading as loading
+    from brainalign.models import loading
 
     monkeypatch.setattr(loading, "load_model", lambda *a, **k: pytest.fail("a model was loaded"))
     result = runner.invoke(app, ["score", "-m", "efficientnet_lite0_random", "-b", MIT, "-b", "Nope.x-rsa"])
@@ -200,7 +196,7 @@ def test_factory_model_scored_in_a_real_process_through_a_symlinked_output(share
     done = subprocess.run(
         [sys.executable, "-c", "import os; os.umask(0o022); from brainalign.cli import app; app()", "score",
          "-m", "net.py:make", "-b", MIT, "-l", "4", "-o", str(link)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert link.is_symlink() and link.resolve() == real.resolve()
     assert stat.S_IMODE(real.stat().st_mode) == 0o644

@@ -7,7 +7,7 @@
 
 __version__ = "0.1.0"
 
-from brainalign.core.score import Score  # noqa: E402
+from brainalign.core.score import Score
 
 __all__ = ["Score", "__version__", "score", "score_grid"]
 

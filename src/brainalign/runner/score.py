@@ -81,7 +81,7 @@ def result_row(model: str, weights_checksum: str, benchmark: Benchmark, layer: s
         "ceiling": score.ceiling, "ceiling_raw_units": benchmark.ceiling_in_raw_units(score), "error": score.error,
         "normalised": normalised, "seed": score.provenance.get("seed"), "n_splits": score.provenance.get("n_splits"),
         "data_sha256": benchmark.data_sha256(), "packages": _package_versions(),
-        "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "time": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
 
 
