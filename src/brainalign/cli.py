@@ -295,8 +295,8 @@ def demo(output: Annotated[Path, typer.Option("--output", "-o")] = Path("demo_ou
         loaded, benches, store = _prepare_grid(list(DEMO_MODELS), list(DEMO_BENCHMARKS), None, None, [csv, figure],
                                                output / "results.sqlite")
         results = _scores_with_unique_warnings(loaded, benches, store=store)
-        per_layer = results.pivot_table(index=["benchmark", "units", "model"], columns="layer", values="score",
-                                        sort=False, dropna=False)
+        per_layer = (results.set_index(["benchmark", "units", "model", "layer"])["score"].unstack("layer")
+                     .reindex(columns=list(dict.fromkeys(results["layer"]))))
         print_table(per_layer.reset_index(), title="score per layer (in the row's units)")
         best = results[results["best"]][["model", "benchmark", "layer", "units", "score", "raw", "ceiling",
                                          "normalised"]]
