@@ -46,3 +46,22 @@ def test_v4_ridge_is_ceiling_normalised(results):
     assert 0 < best.value < 1.2
     table = trained.table()
     assert list(table["layer"]) == LAYERS and set(table["benchmark"]) == {"Cowley2023.V4-ridge"}
+
+
+def test_score_takes_a_torch_module_directly(shared_data):
+    import torch
+
+    import brainalign
+    from brainalign.benchmarks.registry import get_benchmark
+    from brainalign.metrics.registry import get_metric
+    from brainalign.models.extractor import Extractor
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 5, stride=4), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(2))
+    results = brainalign.score(net, "Kriegeskorte2008.mIT-rsa", name="tiny_conv")
+    assert list(results.scores) == ["0", "1", "2"]  # default layers: the module's children
+    bench = get_benchmark("Kriegeskorte2008.mIT-rsa")
+    features = Extractor("tiny_conv", layers=["2"], progress=False).extract(bench.stimulus_set())["2"]
+    expected = get_metric("rsa")(features, bench.target_data())
+    assert results.scores["2"].raw == pytest.approx(expected.raw, abs=1e-9)
+    assert results.table()["units"].tolist() == ["ρ", "ρ", "ρ"]

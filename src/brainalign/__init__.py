@@ -7,15 +7,15 @@
 
 __version__ = "0.1.0"
 
-from brainalign.core.score import Score  # noqa: E402
+from brainalign.core.score import Score
 
-__all__ = ["Score", "__version__", "score"]
+__all__ = ["Score", "__version__", "score", "score_grid"]
 
 
 def __getattr__(name: str):
-    # `score` pulls in torch and the model catalog: import it only when asked for.
-    if name == "score":
-        from brainalign.runner.score import score
+    # `score` and `score_grid` pull in torch and the model catalog: import them only when asked for.
+    if name in ("score", "score_grid"):
+        from brainalign.runner import score as runner
 
-        return score
+        return getattr(runner, name)
     raise AttributeError(f"module 'brainalign' has no attribute {name!r}")

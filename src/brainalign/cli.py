@@ -5,8 +5,10 @@ Run ``brainalign --help`` for the commands.
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -16,7 +18,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from brainalign.core.errors import BrainAlignError
+from brainalign.core.config import check_device, config_context
+from brainalign.core.errors import BrainAlignError, InvalidInputError, UnknownNameError
+from brainalign.core.storage import atomic_path
 
 app = typer.Typer(help="How brain-like is this network's representation, where, and how sure are we?",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -56,6 +60,10 @@ def _scores_with_unique_warnings(*args, **kwargs) -> pd.DataFrame:
         results = score_grid(*args, **kwargs)
     for message in dict.fromkeys(str(w.message) for w in caught):
         console.print(f"[yellow]warning:[/yellow] {message}")
+    failed = results[results["score"].isna()]
+    for row in failed.itertuples():
+        console.print(f"[yellow]warning:[/yellow] {row.model} layer {row.layer} on {row.benchmark}: score is NaN "
+                      "(kept in the table, never marked best)")
     return results
 
 
@@ -64,39 +72,101 @@ def _fail(error: Exception) -> None:
     raise typer.Exit(code=2)
 
 
+def check_output(path: Path, *, what: str = "output") -> Path:
+    """The regular file that writing ``path`` will replace: a symlink is followed (written through), a FIFO,
+    device or directory is refused.
+
+    >>> import tempfile
+    >>> check_output(Path(tempfile.mkdtemp()) / "new.csv").name
+    'new.csv'
+    """
+    target = path.resolve() if path.is_symlink() else path
+    if target.exists() and not target.is_file():
+        raise InvalidInputError(f"{what} {path} exists and is not a regular file (a directory, FIFO or device); "
+                                "choose a file path")
+    if target.parent.exists() and not target.parent.is_dir():
+        raise InvalidInputError(f"{what} {path}: {target.parent} is not a directory")
+    return target
+
+
+def write_output(path: Path, write: Callable[[Path], object], *, what: str = "output") -> Path:
+    """Write ``path`` atomically through ``write(tmp)``: symlinks are written through, the file gets the
+    permissions the umask gives a new file."""
+    target = check_output(path, what=what)
+    umask = os.umask(0)
+    os.umask(umask)
+    with atomic_path(target) as tmp:
+        write(tmp)
+        tmp.chmod(0o666 & ~umask)
+    return target
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+
+
+def _prepare_grid(models: list[str], benchmarks: list[str], layers: list[str] | None, device: str | None,
+                  outputs: list[Path], store: Path | None):
+    """Check every argument before anything is computed; returns (loaded models, benchmarks, store)."""
+    from brainalign.models.extractor import list_layers
+    from brainalign.runner.score import resolve_benchmark, resolve_model
+    from brainalign.store.results import ResultsStore
+
+    check_device(device)
+    for output in outputs:
+        check_output(output)
+        if store is not None and _same_file(output, store):
+            raise InvalidInputError(f"--output {output} is the --store file; the CSV would overwrite the results "
+                                    "database. Choose another output path")
+    benches = [resolve_benchmark(b) for b in benchmarks]
+    results_store = ResultsStore(store) if store is not None else None
+    loaded = [resolve_model(m, device=device or "cpu") for m in models]
+    for model in loaded:
+        valid = list_layers(model)
+        for layer in layers or []:
+            if layer not in valid:
+                raise UnknownNameError("layer", layer, valid)
+    return loaded, benches, results_store
+
+
 @app.command()
 def score(
-    model: Annotated[list[str], typer.Option("--model", "-m", help="Catalog identifier(s); see `brainalign list models`.")],
+    model: Annotated[list[str], typer.Option("--model", "-m", help="Catalog identifier(s), registered user model(s) "
+                                             "or path/to/file.py:factory; see `brainalign list models`.")],
     benchmark: Annotated[list[str], typer.Option("--benchmark", "-b", help="Benchmark identifier(s).")],
     layer: Annotated[list[str] | None, typer.Option("--layer", "-l", help="Layer(s); default: the card's default layers.")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the results table as CSV.")] = None,
     batch_size: Annotated[int, typer.Option(help="Images per forward pass.")] = 32,
-    device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1 (default: cpu).")] = None,
+    device: Annotated[str | None, typer.Option(envvar="BRAINALIGN_DEVICE",
+                                               help="cpu, cuda, cuda:1, mps (default: cpu).")] = None,
     store: Annotated[Path | None, typer.Option(help="SQLite results file: rows already there are not recomputed.")] = None,
 ) -> None:
     """Score model layers on benchmarks; prints a table and the best layer per (model, benchmark)."""
-    from brainalign.store.results import ResultsStore
-
     try:
-        results = _scores_with_unique_warnings(model, benchmark, layer, store=ResultsStore(store) if store else None,
-                             batch_size=batch_size, device=device)
+        loaded, benches, results_store = _prepare_grid(model, benchmark, layer, device,
+                                                       [output] if output else [], store)
+        with config_context(device=device):
+            results = _scores_with_unique_warnings(loaded, benches, layer, store=results_store,
+                                                   batch_size=batch_size, device=device)
+        _report(results, output)
     except BrainAlignError as error:
         _fail(error)
-    _report(results, output)
+
+
+SCORE_TITLE = ("scores: 'score' in the row's units (r·|r|/ceiling: median over neurons of r·|r| / reliability; "
+               "ρ/ceiling: mean ρ / noise ceiling; no '/ceiling': not normalised, score = raw); "
+               "raw = the metric's statistic")
 
 
 def _report(results: pd.DataFrame, output: Path | None) -> None:
-    shown = results[["model", "layer", "benchmark", "score", "raw", "ceiling", "error", "normalised", "best"]]
-    print_table(shown, title="scores (score = raw / ceiling where normalised; raw = metric value)")
+    shown = results[["model", "layer", "benchmark", "units", "score", "raw", "ceiling", "error", "normalised", "best"]]
+    print_table(shown, title=SCORE_TITLE)
     if output is not None:
         _save_csv(results, output)
 
 
 def _save_csv(results: pd.DataFrame, output: Path) -> None:
-    from brainalign.core.storage import atomic_path
-
-    with atomic_path(output) as tmp:
-        results.to_csv(tmp, index=False)
+    write_output(output, lambda tmp: results.to_csv(tmp, index=False))
     console.print(f"wrote {output}")
 
 
@@ -108,10 +178,10 @@ def list_things(kind: Annotated[Listing, typer.Argument(help="What to list.")]) 
 
         print_table(search_models()[["identifier", "source", "family", "training_method", "weights"]])
     elif kind is Listing.benchmarks:
-        from brainalign.benchmarks.registry import BENCHMARKS, list_benchmarks
+        from brainalign.benchmarks.registry import BENCHMARKS
 
-        rows = [{"identifier": b, "version": BENCHMARKS[b].version, "metric": BENCHMARKS[b].metric,
-                 "description": BENCHMARKS[b].description} for b in list_benchmarks()]
+        rows = [{"identifier": name, "version": b.version, "metric": b.metric, "units": f"{b.units(True)} ({b.units(False)} unnormalised)",
+                 "description": b.description} for name, b in BENCHMARKS.items()]
         print_table(pd.DataFrame(rows))
     elif kind is Listing.metrics:
         from brainalign.metrics.registry import list_metrics
@@ -125,38 +195,60 @@ def list_things(kind: Annotated[Listing, typer.Argument(help="What to list.")]) 
 
 
 @app.command()
-def layers(model: Annotated[str, typer.Argument(help="Catalog identifier.")]) -> None:
+def layers(model: Annotated[str, typer.Argument(help="Catalog identifier, registered user model or path/to/file.py:factory.")]) -> None:
     """List the layer names of a model (usable with --layer)."""
     from brainalign.models.extractor import list_layers
-    from brainalign.models.loading import load_model
+    from brainalign.runner.score import resolve_model
 
     try:
-        names = list_layers(load_model(model))
+        names = list_layers(resolve_model(model))
     except BrainAlignError as error:
         _fail(error)
     for name in names:
         console.print(name)
 
 
+NUMERIC_FILTERS = ("parameters_min", "parameters_max")
+
+
 @models_app.command("search")
 def models_search(
     query: Annotated[str | None, typer.Argument(help="Fuzzy name query.")] = None,
-    where: Annotated[list[str] | None, typer.Option("--where", "-w", help="Filter FIELD=VALUE, e.g. family=CNN.")] = None,
+    where: Annotated[list[str] | None, typer.Option("--where", "-w", help="Filter FIELD=VALUE, e.g. family=CNN or "
+                                                    "parameters_max=5e6.")] = None,
 ) -> None:
     """Search the catalog by name and taxonomy (e.g. `brainalign models search resnet -w training_method=random`)."""
     from brainalign.models.catalog import search_models
 
-    filters = {}
-    for clause in where or []:
-        if "=" not in clause:
-            _fail(BrainAlignError(f"filter {clause!r} must look like FIELD=VALUE"))
-        key, value = clause.split("=", 1)
-        filters[key.strip()] = value.strip()
     try:
-        found = search_models(query, **filters)
+        found = search_models(query, **_filters(where or []))
     except BrainAlignError as error:
         _fail(error)
     print_table(found[["identifier", "source", "family", "task", "training_method", "parameters", "weights"]])
+
+
+def _filters(clauses: list[str]) -> dict[str, object]:
+    """``FIELD=VALUE`` clauses as search filters (parameter bounds as integers)."""
+    filters: dict[str, object] = {}
+    for clause in clauses:
+        if "=" not in clause:
+            raise InvalidInputError(f"filter {clause!r} must look like FIELD=VALUE")
+        key, value = (part.strip() for part in clause.split("=", 1))
+        if key in NUMERIC_FILTERS:
+            try:
+                number = float(value)
+            except ValueError:
+                raise InvalidInputError(f"filter {key} needs a number of parameters (e.g. 5000000 or 5e6); "
+                                        f"got {value!r}") from None
+            if not number.is_integer() or number < 0:
+                raise InvalidInputError(f"filter {key} needs a non-negative whole number; got {value!r}")
+            filters[key] = int(number)
+        else:
+            filters[key] = value
+    return filters
+
+
+PLOT_COLUMNS = ("model", "layer", "benchmark", "raw", "error", "ceiling_raw_units")
 
 
 @app.command()
@@ -167,26 +259,53 @@ def plot(
     """Plot score per layer per benchmark with the noise ceiling."""
     from brainalign.report.plots import plot_layer_scores
 
-    console.print(f"wrote {plot_layer_scores(pd.read_csv(results), output)}")
+    try:
+        table = _read_results_csv(results)
+        write_output(output, lambda tmp: plot_layer_scores(table, tmp, format=output.suffix.lstrip(".") or "png"))
+    except BrainAlignError as error:
+        _fail(error)
+    console.print(f"wrote {output}")
+
+
+def _read_results_csv(path: Path) -> pd.DataFrame:
+    """A results table from ``path``, or an error naming the file and what is wrong with it."""
+    if not path.is_file():
+        raise InvalidInputError(f"results file {path} does not exist or is not a regular file")
+    try:
+        table = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise InvalidInputError(f"results file {path} is not a CSV written by `brainalign score` ({error})") from None
+    missing = [c for c in PLOT_COLUMNS if c not in table.columns]
+    if missing or table.empty:
+        raise InvalidInputError(f"results file {path} lacks the columns {missing or 'rows'}; expected a CSV written "
+                                f"by `brainalign score` with columns {', '.join(PLOT_COLUMNS)}")
+    for column in ("raw", "error", "ceiling_raw_units"):
+        if not pd.api.types.is_numeric_dtype(table[column]):
+            raise InvalidInputError(f"results file {path}: column {column!r} holds non-numbers")
+    return table
 
 
 @app.command()
 def demo(output: Annotated[Path, typer.Option("--output", "-o")] = Path("demo_output")) -> None:
     """Score trained and random-weight efficientnet_lite0 on the five built-in benchmarks (real data)."""
     from brainalign.report.plots import plot_layer_scores
-    from brainalign.store.results import ResultsStore
 
+    csv, figure = output / "scores.csv", output / "scores.png"
     try:
-        results = _scores_with_unique_warnings(DEMO_MODELS, DEMO_BENCHMARKS,
-                                               store=ResultsStore(output / "results.sqlite"))
+        loaded, benches, store = _prepare_grid(list(DEMO_MODELS), list(DEMO_BENCHMARKS), None, None, [csv, figure],
+                                               output / "results.sqlite")
+        results = _scores_with_unique_warnings(loaded, benches, store=store)
+        per_layer = (results.set_index(["benchmark", "units", "model", "layer"])["score"].unstack("layer")
+                     .reindex(columns=list(dict.fromkeys(results["layer"]))))
+        print_table(per_layer.reset_index(), title="score per layer (in the row's units)")
+        best = results[results["best"]][["model", "benchmark", "layer", "units", "score", "raw", "ceiling",
+                                         "normalised"]]
+        print_table(best, title="best layer per model and benchmark")
+        _save_csv(results, csv)
+        write_output(figure, lambda tmp: plot_layer_scores(results, tmp, format="png"))
     except BrainAlignError as error:
         _fail(error)
-    per_layer = results.pivot_table(index=["benchmark", "model"], columns="layer", values="score", sort=False)
-    print_table(per_layer.reset_index(), title="score per layer (raw / ceiling where normalised)")
-    best = results[results["best"]][["model", "benchmark", "layer", "score", "raw", "ceiling", "normalised"]]
-    print_table(best, title="best layer per model and benchmark")
-    _save_csv(results, output / "scores.csv")
-    console.print(f"wrote {plot_layer_scores(results, output / 'scores.png')}")
+    console.print(f"wrote {figure}")
 
 
 if __name__ == "__main__":  # pragma: no cover

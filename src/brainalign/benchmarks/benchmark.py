@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,10 +80,43 @@ class Benchmark:
             return math.nan
         return math.sqrt(score.ceiling) if self.target == "responses" else score.ceiling
 
+    def units(self, normalised: bool) -> str:
+        """What ``score`` is measured in: the metric's statistic, and how the ceiling enters when ``normalised``.
+
+        >>> from brainalign.benchmarks.registry import get_benchmark
+        >>> get_benchmark("Cowley2023.V4-ridge").units(True), get_benchmark("Kriegeskorte2008.mIT-rsa").units(False)
+        ('r·|r|/ceiling', 'ρ')
+        """
+        if self.target == "responses":
+            return "r·|r|/ceiling" if normalised else "r"
+        statistic = _SYMBOLS.get(self.metric_options.get("comparison", "spearman"),
+                                 self.metric_options.get("comparison", "spearman"))
+        return f"{statistic}/ceiling" if normalised else statistic
+
+    def options(self) -> str:
+        """Everything besides the version that decides the numbers, as canonical JSON (part of stored row keys).
+
+        >>> from brainalign.benchmarks.registry import get_benchmark
+        >>> get_benchmark("Kriegeskorte2008.mIT-rsa").options()
+        '{"ceiling": null, "metric": "rsa", "metric_options": {}, "selection": {}}'
+        """
+        return json.dumps({"metric": self.metric, "metric_options": self.metric_options, "selection": self.selection,
+                           "ceiling": self.ceiling}, sort_keys=True, default=str)
+
+    def data_sha256(self) -> str | None:
+        """sha256 over the checksums of the dataset's files (``None`` when the dataset lists no files)."""
+        files = getattr(self._dataset(), "files", ())
+        if not files:
+            return None
+        return hashlib.sha256("".join(sorted(f.sha256 for f in files)).encode()).hexdigest()
+
     def _dataset(self):
         from brainalign.data.registry import get_dataset
 
         return get_dataset(self.dataset)
+
+
+_SYMBOLS = {"spearman": "ρ", "pearson": "r", "tau-a": "τa", "tau-b": "τb", "rho-a": "ρa", "cosine": "cos"}
 
 
 @functools.lru_cache(maxsize=16)

@@ -1,7 +1,7 @@
 """The benchmark registry: the built-in benchmarks plus any registered by other packages.
 
-Other packages add benchmarks through the ``brainalign.benchmarks`` entry-point group (each entry point
-is a `Benchmark` or a list of them).
+Other packages add benchmarks through the ``brainalign.benchmarks`` entry-point group (entry point name: the
+benchmark identifier; object: its `Benchmark`).
 
 >>> "Cowley2023.V4-ridge" in list_benchmarks()
 True
@@ -9,26 +9,32 @@ True
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
-
 from brainalign.benchmarks.benchmark import Benchmark
-from brainalign.core.errors import InvalidInputError, UnknownNameError
+from brainalign.core.errors import InvalidInputError
+from brainalign.core.registry import Registry
 
 KRIEGESKORTE = "Kriegeskorte2008"
 NET2BRAIN = "Net2Brain78"
 COWLEY = "Cowley2023"
 
-BENCHMARKS: dict[str, Benchmark] = {}
+BENCHMARKS: Registry[Benchmark] = Registry("benchmark", "brainalign.benchmarks")
 
 
 def register_benchmark(benchmark: Benchmark) -> Benchmark:
-    """Add ``benchmark`` to the registry (an identifier registered twice must be the same definition)."""
-    existing = BENCHMARKS.get(benchmark.identifier)
-    if existing is not None and existing != benchmark:
+    """Add ``benchmark`` to the registry (an identifier registered twice must be the same definition).
+
+    >>> b = Benchmark("Demo.x-rsa", "Kriegeskorte2008", "mIT", "rsa", "rdms")
+    >>> register_benchmark(b) is get_benchmark("Demo.x-rsa")
+    True
+    >>> BENCHMARKS.unregister("Demo.x-rsa")
+    """
+    if not isinstance(benchmark, Benchmark):
+        raise InvalidInputError(f"register_benchmark expects a Benchmark; got {type(benchmark).__name__}")
+    try:
+        return BENCHMARKS.register(benchmark.identifier, benchmark)
+    except InvalidInputError:
         raise InvalidInputError(f"benchmark {benchmark.identifier!r} is already registered with another definition; "
-                                "bump its version or choose another identifier")
-    BENCHMARKS[benchmark.identifier] = benchmark
-    return benchmark
+                                "bump its version or choose another identifier") from None
 
 
 for _benchmark in (
@@ -42,27 +48,17 @@ for _benchmark in (
               description="human IT fMRI RDMs, 15 subjects; Spearman RSA; LOSO noise ceiling"),
     Benchmark("Cowley2023.V4-ridge", COWLEY, "V4", "ridge", "responses", selection={"session": "210325"},
               ceiling="split-half",
-              description="macaque V4, 50 neurons x 640 images with repeats; 5-fold ridge; r^2 / split-half ceiling"),
+              description="macaque V4, 50 neurons x 640 images with repeats; 5-fold ridge; score = median over "
+                          "neurons of r·|r| / split-half reliability (raw = median r)"),
 ):
     register_benchmark(_benchmark)
 
 
-def _load_entry_points() -> None:
-    for ep in entry_points(group="brainalign.benchmarks"):
-        loaded = ep.load()
-        for benchmark in loaded if isinstance(loaded, list | tuple) else [loaded]:
-            register_benchmark(benchmark)
-
-
 def get_benchmark(identifier: str) -> Benchmark:
     """The benchmark registered as ``identifier`` (error lists the valid identifiers)."""
-    _load_entry_points()
-    if identifier not in BENCHMARKS:
-        raise UnknownNameError("benchmark", identifier, BENCHMARKS)
-    return BENCHMARKS[identifier]
+    return BENCHMARKS.get(identifier)
 
 
 def list_benchmarks() -> list[str]:
     """Identifiers of all registered benchmarks."""
-    _load_entry_points()
-    return sorted(BENCHMARKS)
+    return BENCHMARKS.names()

@@ -16,14 +16,15 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
 
 
-def plot_layer_scores(table: pd.DataFrame, path: str | Path, *, dpi: int = 150) -> Path:
+def plot_layer_scores(table: pd.DataFrame, path: str | Path, *, dpi: int = 150, format: str | None = None) -> Path:
     """One panel per benchmark: raw score per layer for each model (± error), noise ceiling dashed.
 
-    Layers keep the order in which they first appear in ``table``.
+    Layers keep the order in which they first appear in ``table``; ``format`` (e.g. ``"png"``) overrides the
+    file suffix.
     """
     benchmarks = list(dict.fromkeys(table["benchmark"]))
     n_cols = min(3, len(benchmarks))
@@ -44,13 +45,20 @@ def plot_layer_scores(table: pd.DataFrame, path: str | Path, *, dpi: int = 150) 
         ax.axhline(0, color="black", linewidth=0.5)
         ax.set_title(benchmark, fontsize=10)
         ax.set_xticks(range(len(layers)), layers, rotation=45, ha="right", fontsize=8)
-        ax.set_ylabel("raw score (r)")
+        ax.set_ylabel(f"raw score ({_raw_units(part)})")
     for ax in list(axes.flat)[len(benchmarks):]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=8)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
+    fig.savefig(path, dpi=dpi, format=format)
     plt.close(fig)
     return path
+
+
+def _raw_units(part: pd.DataFrame) -> str:
+    """The statistic of ``raw`` (the ``units`` column without its ceiling normalisation; ``r`` when absent)."""
+    if "units" not in part or part["units"].dropna().empty:
+        return "r"
+    return str(part["units"].dropna().iloc[0]).split("/")[0].replace("r·|r|", "r")

@@ -1,50 +1,99 @@
 """`score()`: score a model's layers on a benchmark; `score_grid()`: models × benchmarks, resumable.
 
+A model is a catalog identifier, a registered user model, ``path/to/file.py:factory``, a ``torch.nn.Module``,
+a callable returning arrays, or a loaded model. With a `ResultsStore`, each (model, layer, benchmark) row is
+written as soon as it is computed, keyed by the model's weights checksum, the benchmark version and options and
+the brainalign version, so an interrupted grid resumes where it stopped and changed weights are scored again.
+
 >>> import pandas as pd
->>> table = pd.DataFrame({"model": ["m", "m"], "benchmark": ["b", "b"], "layer": ["l1", "l2"], "score": [0.1, 0.4]})
+>>> table = pd.DataFrame({"model": ["m", "m", "n"], "benchmark": ["b", "b", "b"], "layer": ["l1", "l2", "l1"],
+...                       "score": [0.1, 0.4, float("nan")]})
 >>> mark_best(table)["best"].tolist()
-[False, True]
+[False, True, False]
 """
 
 from __future__ import annotations
 
+import datetime
+import functools
+import importlib.metadata
+import importlib.util
+import json
 import math
-from collections.abc import Sequence
+import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from brainalign.benchmarks.benchmark import Benchmark
 from brainalign.benchmarks.registry import get_benchmark
+from brainalign.core.config import check_device, config_context, get_config
+from brainalign.core.errors import InvalidInputError
 from brainalign.core.score import Score
+from brainalign.core.storage import content_hash
 from brainalign.store.results import ResultsStore
 
-RESULT_COLUMNS = ["model", "layer", "benchmark", "benchmark_version", "metric", "score", "raw", "ceiling",
+RESULT_COLUMNS = ["model", "layer", "benchmark", "benchmark_version", "metric", "units", "score", "raw", "ceiling",
                   "ceiling_raw_units", "error", "normalised"]
+PROVENANCE_COLUMNS = ["weights_checksum", "metric_options", "brainalign_version", "seed", "n_splits", "data_sha256",
+                      "packages", "time"]
+_PACKAGES = ("numpy", "scipy", "scikit-learn", "torch", "xarray", "pandas")
 
 
 @dataclass
 class LayerScores:
-    """Per-layer scores of one model on one benchmark; ``best_layer`` has the highest score."""
+    """Per-layer scores of one model on one benchmark; ``best_layer`` has the highest score (``None``: all NaN)."""
 
     model: str
     benchmark: Benchmark
     scores: dict[str, Score]
+    weights_checksum: str = ""
 
     @property
-    def best_layer(self) -> str:
-        return self.table().sort_values("score", ascending=False, na_position="last")["layer"].iloc[0]
+    def best_layer(self) -> str | None:
+        table = self.table().dropna(subset=["score"])
+        return None if table.empty else table.sort_values("score", ascending=False)["layer"].iloc[0]
 
     def table(self) -> pd.DataFrame:
-        """One row per layer with the columns of :data:`RESULT_COLUMNS`."""
-        b = self.benchmark
-        rows = [
-            {"model": self.model, "layer": layer, "benchmark": b.identifier, "benchmark_version": b.version,
-             "metric": b.metric, "score": s.value, "raw": s.raw, "ceiling": s.ceiling,
-             "ceiling_raw_units": b.ceiling_in_raw_units(s), "error": s.error, "normalised": _normalised(s)}
-            for layer, s in self.scores.items()
-        ]
-        return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+        """One row per layer with the columns of :data:`RESULT_COLUMNS` and :data:`PROVENANCE_COLUMNS`."""
+        rows = [result_row(self.model, self.weights_checksum, self.benchmark, layer, s) for layer, s in self.scores.items()]
+        return pd.DataFrame(rows, columns=RESULT_COLUMNS + PROVENANCE_COLUMNS)
+
+
+def row_key(model: str, weights_checksum: str, benchmark: Benchmark, layer: str) -> dict[str, Any]:
+    """The store key of one (model, layer, benchmark) result (see `brainalign.store.results.KEY`)."""
+    import brainalign
+
+    return {"model": model, "weights_checksum": weights_checksum, "layer": layer, "benchmark": benchmark.identifier,
+            "benchmark_version": benchmark.version, "metric_options": benchmark.options(),
+            "brainalign_version": brainalign.__version__}
+
+
+def result_row(model: str, weights_checksum: str, benchmark: Benchmark, layer: str, score: Score) -> dict[str, Any]:
+    """One results-table row: the score, its units and its provenance."""
+    normalised = _normalised(score)
+    return {
+        **row_key(model, weights_checksum, benchmark, layer),
+        "metric": benchmark.metric, "units": benchmark.units(normalised), "score": score.value, "raw": score.raw,
+        "ceiling": score.ceiling, "ceiling_raw_units": benchmark.ceiling_in_raw_units(score), "error": score.error,
+        "normalised": normalised, "seed": score.provenance.get("seed"), "n_splits": score.provenance.get("n_splits"),
+        "data_sha256": benchmark.data_sha256(), "packages": _package_versions(),
+        "time": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
+
+
+@functools.lru_cache(maxsize=1)
+def _package_versions() -> str:
+    versions = {}
+    for name in _PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return json.dumps(versions, sort_keys=True)
 
 
 def _normalised(score: Score) -> bool:
@@ -53,39 +102,148 @@ def _normalised(score: Score) -> bool:
 
 
 def mark_best(table: pd.DataFrame) -> pd.DataFrame:
-    """Add a boolean ``best`` column: the highest-scoring layer of each (model, benchmark)."""
+    """Add a boolean ``best`` column: the highest-scoring layer of each (model, benchmark); NaN scores never win."""
     table = table.reset_index(drop=True)
-    best = table.groupby(["model", "benchmark"], sort=False)["score"].idxmax().dropna()
+    scored = table.dropna(subset=["score"])
+    best = scored.groupby(["model", "benchmark"], sort=False)["score"].idxmax()
     table["best"] = table.index.isin(best.astype(int))
     return table
 
 
+def load_factory(spec: str) -> str:
+    """Register the model that ``path/to/file.py:factory`` returns as a user model named ``spec``; returns that
+    identifier. ``factory()`` returns a torch module, a callable, or a dict of `register_user_model` arguments
+    (``{"model": net, "layers": [...], "modality": "text", ...}``).
+
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "net.py"
+    >>> _ = path.write_text("import numpy as np\\ndef make():\\n    return lambda batch: np.ones((len(batch), 2))\\n")
+    >>> load_factory(f"{path}:make") == f"{path}:make"
+    True
+    """
+    from brainalign.models.sources.user import register_user_model
+
+    path, factory = _split_factory(spec)
+    module_name = f"brainalign_user_{content_hash(str(path.resolve()))}"
+    loader = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(loader)
+    sys.modules[module_name] = module
+    try:
+        loader.loader.exec_module(module)
+    except Exception as error:
+        raise InvalidInputError(f"model file {path} failed to import: {type(error).__name__}: {error}") from error
+    if not callable(getattr(module, factory, None)):
+        functions = [name for name, value in vars(module).items() if callable(value) and not name.startswith("_")]
+        raise InvalidInputError(f"model file {path} has no function {factory!r}; functions there: {functions}")
+    made = getattr(module, factory)()
+    if isinstance(made, Mapping):
+        if "model" not in made:
+            raise InvalidInputError(f"{spec} returned a dict without a 'model' entry; keys: {sorted(made)}")
+        register_user_model(spec, **made)
+    else:
+        register_user_model(spec, made)
+    return spec
+
+
+def is_factory_spec(spec: Any) -> bool:
+    """Whether ``spec`` reads like ``path/to/file.py:factory``.
+
+    >>> is_factory_spec("models/net.py:make"), is_factory_spec("alexnet")
+    (True, False)
+    """
+    return isinstance(spec, str) and ".py:" in spec
+
+
+def _split_factory(spec: str) -> tuple[Path, str]:
+    file, _, factory = spec.rpartition(":")
+    path = Path(file)
+    if not factory.isidentifier():
+        raise InvalidInputError(f"model {spec!r}: expected path/to/file.py:factory with a function name after ':'")
+    if not path.is_file():
+        raise InvalidInputError(f"model {spec!r}: file {path} does not exist")
+    return path, factory
+
+
+def resolve_model(model: Any, *, device: str = "cpu", name: str | None = None, modality: str = "image") -> Any:
+    """A loaded model (with ``card`` and ``weights_checksum``) from any accepted model form.
+
+    ``torch.nn.Module`` and plain callables are registered as user models of ``modality`` named ``name``
+    (default: their class or function name); re-registering a name replaces the model, and its new weights get
+    a new checksum.
+    """
+    import torch
+
+    from brainalign.models.loading import load_model
+    from brainalign.models.sources.user import register_user_model
+
+    if hasattr(model, "card") and hasattr(model, "weights_checksum"):
+        return model
+    if is_factory_spec(model):
+        model = load_factory(model)
+    elif isinstance(model, torch.nn.Module) or (callable(model) and not isinstance(model, str)):
+        identifier = name or getattr(model, "__name__", type(model).__name__)
+        register_user_model(identifier, model, modality=modality)
+        model = identifier
+    elif not isinstance(model, str):
+        raise InvalidInputError(f"model must be an identifier, path/to/file.py:factory, a torch.nn.Module, a callable "
+                                f"or a loaded model; got {type(model).__name__}")
+    return load_model(model, device=device)
+
+
+def resolve_benchmark(benchmark: str | Benchmark) -> Benchmark:
+    """The registered benchmark named ``benchmark``, or ``benchmark`` itself when it is a `Benchmark`-like object."""
+    if isinstance(benchmark, str):
+        return get_benchmark(benchmark)
+    if not (callable(benchmark) and hasattr(benchmark, "stimulus_set") and hasattr(benchmark, "identifier")):
+        raise InvalidInputError(f"benchmark must be an identifier or a Benchmark; got {type(benchmark).__name__}")
+    return benchmark
+
+
+def _device(device: str | None) -> str:
+    return check_device(device) or get_config()["device"] or "cpu"
+
+
 def score(
-    model,
+    model: Any,
     benchmark: str | Benchmark,
     layers: Sequence[str] | None = None,
     *,
     batch_size: int = 32,
     device: str | None = None,
+    store: ResultsStore | None = None,
+    name: str | None = None,
 ) -> LayerScores:
-    """Score ``layers`` (default: the model card's default layers) of ``model`` on ``benchmark``.
+    """Score ``layers`` (default: the model's default layers) of ``model`` on ``benchmark``.
 
-    ``model`` is a catalog identifier or a loaded model. Features are cached on disk, so scoring the
-    same stimuli again (other benchmarks, another session) skips the forward pass.
+    ``model``: see the module docstring (``name`` names an unnamed module or callable). Features are cached
+    on disk, so scoring the same stimuli again skips the forward pass. With a ``store``, each layer's row is
+    written as soon as its score is computed. Metrics run in the compute context of ``device``.
+
+    >>> import numpy as np
+    >>> from brainalign.runner.score import resolve_model
+    >>> resolve_model(lambda batch: np.zeros((len(batch), 3)), name="zeros").card.default_layers
+    ['output']
     """
     from brainalign.models.extractor import Extractor
-    from brainalign.models.loading import load_model
 
-    bench = get_benchmark(benchmark) if isinstance(benchmark, str) else benchmark
-    loaded = load_model(model, device=device or "cpu") if isinstance(model, str) else model
+    device = _device(device)
+    bench = resolve_benchmark(benchmark)
+    stimuli = bench.stimulus_set()
+    loaded = resolve_model(model, device=device, name=name, modality=stimuli.modality)
     layers = list(layers) if layers else list(loaded.card.default_layers)
-    features = Extractor(loaded, layers=layers, batch_size=batch_size, device=device).extract(bench.stimulus_set())
-    return LayerScores(loaded.card.identifier, bench, {layer: bench(features[layer]) for layer in layers})
+    with config_context(device=device):
+        features = Extractor(loaded, layers=layers, batch_size=batch_size, device=device).extract(stimuli)
+        results = LayerScores(loaded.card.identifier, bench, {}, loaded.weights_checksum)
+        for layer in layers:
+            results.scores[layer] = bench(features[layer])
+            if store is not None:
+                store.put(result_row(results.model, results.weights_checksum, bench, layer, results.scores[layer]))
+    return results
 
 
 def score_grid(
-    models: Sequence[str],
-    benchmarks: Sequence[str],
+    models: Sequence[Any],
+    benchmarks: Sequence[str | Benchmark],
     layers: Sequence[str] | None = None,
     *,
     store: ResultsStore | None = None,
@@ -94,30 +252,25 @@ def score_grid(
 ) -> pd.DataFrame:
     """Score every model on every benchmark: one row per (model, benchmark, layer), ``best`` marked.
 
-    With a ``store``, each row is saved as soon as it is computed and rows already stored (same
-    benchmark version) are not computed again, so an interrupted grid resumes where it stopped.
+    Every benchmark is resolved before any computing starts. With a ``store``, each row is saved as soon as it is
+    computed and rows already stored under the same key are read back instead of computed again. Layers whose
+    score is NaN keep their row (``best`` is False).
     """
-    from brainalign.models.catalog import get_card
-    from brainalign.models.loading import load_model
-
-    tables = []
+    device = _device(device)
+    benches = [resolve_benchmark(b) for b in benchmarks]
+    rows: list[dict[str, Any]] = []
     for model in models:
-        wanted = list(layers) if layers else list(get_card(model).default_layers)
-        loaded = None
-        for identifier in benchmarks:
-            bench = get_benchmark(identifier)
-            todo = [l for l in wanted if store is None or not store.has(model, l, bench.identifier, bench.version)]
+        loaded = resolve_model(model, device=device)
+        identifier, checksum = loaded.card.identifier, loaded.weights_checksum
+        wanted = list(layers) if layers else list(loaded.card.default_layers)
+        for bench in benches:
+            stored = {}
+            if store is not None:
+                stored = {l: store.get(row_key(identifier, checksum, bench, l)) for l in wanted}
+            todo = [l for l in wanted if stored.get(l) is None]
+            computed = {}
             if todo:
-                loaded = loaded or load_model(model, device=device or "cpu")
-                table = score(loaded, bench, todo, batch_size=batch_size, device=device).table()
-                for row in table.to_dict("records"):
-                    if store is not None:
-                        store.put(row)
-                tables.append(table)
-            if store is not None and len(todo) < len(wanted):
-                stored = store.table()
-                done = stored[(stored["model"] == model) & (stored["benchmark"] == bench.identifier)
-                              & (stored["benchmark_version"] == bench.version) & stored["layer"].isin(wanted)
-                              & ~stored["layer"].isin(todo)]
-                tables.append(done.reindex(columns=RESULT_COLUMNS))
-    return mark_best(pd.concat(tables, ignore_index=True))
+                table = score(loaded, bench, todo, batch_size=batch_size, device=device, store=store).table()
+                computed = {row["layer"]: row for row in table.to_dict("records")}
+            rows.extend(computed[l] if l in computed else stored[l] for l in wanted)
+    return mark_best(pd.DataFrame(rows).reindex(columns=RESULT_COLUMNS + PROVENANCE_COLUMNS))
