@@ -178,7 +178,7 @@ def test_layers_of_a_factory_file(tmp_path):
     assert result.exit_code == 0, result.output
     assert result.output.split() == ["0", "1", "2", "3", "4"]
     missing = runner.invoke(app, ["layers", f"{tmp_path / 'net.py'}:build"])
-    assert missing.exit_code == 2 and "no function 'build'" in missing.output
+    assert missing.exit_code == 2 and "'build'" in missing.output and "valid: make" in missing.output
 
 
 def test_list_benchmarks_names_the_units():
@@ -201,5 +201,5 @@ def test_factory_model_scored_in_a_real_process_through_a_symlinked_output(share
     assert link.is_symlink() and link.resolve() == real.resolve()
     assert stat.S_IMODE(real.stat().st_mode) == 0o644
     table = pd.read_csv(real)
-    assert table[["model", "layer", "benchmark", "units"]].values.tolist() == [["net.py:make", 4, MIT, "ρ"]]
+    assert table[["model", "layer", "benchmark", "units"]].values.tolist() == [["net:make", 4, MIT, "ρ"]]
     assert -1 <= table.loc[0, "raw"] <= 1 and table.loc[0, "score"] == table.loc[0, "raw"]

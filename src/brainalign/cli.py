@@ -108,7 +108,7 @@ def _same_file(a: Path, b: Path) -> bool:
 def _prepare_grid(models: list[str], benchmarks: list[str], layers: list[str] | None, device: str | None,
                   outputs: list[Path], store: Path | None):
     """Check every argument before anything is computed; returns (loaded models, benchmarks, store)."""
-    from brainalign.models.extractor import list_layers
+    from brainalign.models.loading import list_layers
     from brainalign.runner.score import resolve_benchmark, resolve_model
     from brainalign.store.results import ResultsStore
 
@@ -120,7 +120,7 @@ def _prepare_grid(models: list[str], benchmarks: list[str], layers: list[str] | 
                                     "database. Choose another output path")
     benches = [resolve_benchmark(b) for b in benchmarks]
     results_store = ResultsStore(store) if store is not None else None
-    loaded = [resolve_model(m, device=device or "cpu") for m in models]
+    loaded = [resolve_model(m, device=device) for m in models]
     for model in loaded:
         valid = list_layers(model)
         for layer in layers or []:
@@ -197,7 +197,7 @@ def list_things(kind: Annotated[Listing, typer.Argument(help="What to list.")]) 
 @app.command()
 def layers(model: Annotated[str, typer.Argument(help="Catalog identifier, registered user model or path/to/file.py:factory.")]) -> None:
     """List the layer names of a model (usable with --layer)."""
-    from brainalign.models.extractor import list_layers
+    from brainalign.models.loading import list_layers
     from brainalign.runner.score import resolve_model
 
     try:

@@ -20,7 +20,7 @@ import importlib.util
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,11 @@ from brainalign.models.catalog import get_card, list_models
 from brainalign.models.sources.base import ImagePreprocessing, LoadedModel, SourceModel
 from brainalign.models.sources.registry import MODEL_SOURCES
 from brainalign.models.sources.user import (
-    ONNX_SUFFIXES, TORCHSCRIPT_SUFFIXES, model_identity, register_user_model, registered_cards,
+    ONNX_SUFFIXES,
+    TORCHSCRIPT_SUFFIXES,
+    model_identity,
+    register_user_model,
+    registered_cards,
 )
 
 __all__ = ["ImagePreprocessing", "LoadedModel", "ModelSpec", "find_card", "list_layers", "load_model"]
@@ -113,6 +117,10 @@ def _spec_card(spec: str | os.PathLike, identifier: str | None, options: dict[st
     if match:
         model = _from_factory(Path(match["file"]), match["factory"])
         name = f"{Path(match['file']).stem}:{match['factory']}"
+        if isinstance(model, Mapping):  # the factory also gave registration options (layers, modality, ...)
+            model = dict(model)
+            options = {**model, **options}
+            model = options.pop("model")
     elif Path(text).suffix in (*ONNX_SUFFIXES, *TORCHSCRIPT_SUFFIXES):
         model, name = text, Path(text).stem
     elif re.search(r"[/\\:]", text) or Path(text).exists():  # a path, not a misspelt identifier
@@ -129,7 +137,8 @@ def _spec_card(spec: str | os.PathLike, identifier: str | None, options: dict[st
 
 
 def _from_factory(path: Path, factory: str) -> Any:
-    """Run the Python file ``path`` as a module and return what its ``factory()`` builds (a module or callable)."""
+    """Run the Python file ``path`` as a module and return what its ``factory()`` builds: a module, a callable, or a
+    dict of `register_user_model` arguments with the model under ``"model"`` (e.g. its layers and modality)."""
     if not path.is_file():
         raise InvalidInputError(f"model file {path} does not exist")
     name = f"brainalign_user_models.{path.stem}_{content_hash(str(path.resolve()))}"
@@ -145,9 +154,12 @@ def _from_factory(path: Path, factory: str) -> Any:
         found = [key for key, value in vars(module).items() if callable(value) and not key.startswith("_")]
         raise UnknownNameError(f"factory in {path}", factory, found)
     built = getattr(module, factory)()
-    if not callable(built):
+    if isinstance(built, Mapping) and not callable(built.get("model")):
+        raise InvalidInputError(f"{path}:{factory}() returned a dict whose 'model' entry is not a module or callable; "
+                                f"keys: {sorted(built)} (the others are register_user_model options)")
+    if not (callable(built) or isinstance(built, Mapping)):
         raise InvalidInputError(f"{path}:{factory}() returned a {type(built).__name__}; it must return a "
-                                "torch.nn.Module or a callable")
+                                "torch.nn.Module, a callable, or a dict of register_user_model arguments with 'model'")
     return built
 
 

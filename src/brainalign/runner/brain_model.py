@@ -62,6 +62,9 @@ class BrainModel:
         bench = get_benchmark(benchmark) if isinstance(benchmark, str) else benchmark
         scores = score(self.model, _OnScreen(bench, self._visual_degrees), layers, batch_size=self.batch_size,
                        device=self.device)
+        if scores.best_layer is None:
+            raise InvalidInputError(f"cannot commit region {region or bench.region!r}: every layer scored NaN on "
+                                    f"{bench.identifier} ({', '.join(scores.scores)})")
         self.region_layers[region or bench.region] = scores.best_layer
         return scores
 

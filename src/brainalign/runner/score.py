@@ -20,10 +20,8 @@ import importlib.metadata
 import importlib.util
 import json
 import math
-import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -33,7 +31,6 @@ from brainalign.benchmarks.registry import get_benchmark
 from brainalign.core.config import check_device, config_context, get_config
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.score import Score
-from brainalign.core.storage import content_hash
 from brainalign.store.results import ResultsStore
 
 RESULT_COLUMNS = ["model", "layer", "benchmark", "benchmark_version", "metric", "units", "score", "raw", "ceiling",
@@ -110,84 +107,21 @@ def mark_best(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def load_factory(spec: str) -> str:
-    """Register the model that ``path/to/file.py:factory`` returns as a user model named ``spec``; returns that
-    identifier. ``factory()`` returns a torch module, a callable, or a dict of `register_user_model` arguments
-    (``{"model": net, "layers": [...], "modality": "text", ...}``).
+def resolve_model(model: Any, *, device: str | None = None, name: str | None = None,
+                  modality: str = "image") -> Any:
+    """A loaded model (with ``card`` and ``weights_checksum``) from anything `load_model` takes.
 
-    >>> import pathlib, tempfile
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "net.py"
-    >>> _ = path.write_text("import numpy as np\\ndef make():\\n    return lambda batch: np.ones((len(batch), 2))\\n")
-    >>> load_factory(f"{path}:make") == f"{path}:make"
-    True
+    Torch modules, plain callables and ``path/to/file.py:factory`` files are registered as user models of
+    ``modality`` named ``name`` (default: chosen by `load_model` from the object and its content hash), so
+    new weights give a new identity and a new store key.
     """
-    from brainalign.models.sources.user import register_user_model
-
-    path, factory = _split_factory(spec)
-    module_name = f"brainalign_user_{content_hash(str(path.resolve()))}"
-    loader = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(loader)
-    sys.modules[module_name] = module
-    try:
-        loader.loader.exec_module(module)
-    except Exception as error:
-        raise InvalidInputError(f"model file {path} failed to import: {type(error).__name__}: {error}") from error
-    if not callable(getattr(module, factory, None)):
-        functions = [name for name, value in vars(module).items() if callable(value) and not name.startswith("_")]
-        raise InvalidInputError(f"model file {path} has no function {factory!r}; functions there: {functions}")
-    made = getattr(module, factory)()
-    if isinstance(made, Mapping):
-        if "model" not in made:
-            raise InvalidInputError(f"{spec} returned a dict without a 'model' entry; keys: {sorted(made)}")
-        register_user_model(spec, **made)
-    else:
-        register_user_model(spec, made)
-    return spec
-
-
-def is_factory_spec(spec: Any) -> bool:
-    """Whether ``spec`` reads like ``path/to/file.py:factory``.
-
-    >>> is_factory_spec("models/net.py:make"), is_factory_spec("alexnet")
-    (True, False)
-    """
-    return isinstance(spec, str) and ".py:" in spec
-
-
-def _split_factory(spec: str) -> tuple[Path, str]:
-    file, _, factory = spec.rpartition(":")
-    path = Path(file)
-    if not factory.isidentifier():
-        raise InvalidInputError(f"model {spec!r}: expected path/to/file.py:factory with a function name after ':'")
-    if not path.is_file():
-        raise InvalidInputError(f"model {spec!r}: file {path} does not exist")
-    return path, factory
-
-
-def resolve_model(model: Any, *, device: str = "cpu", name: str | None = None, modality: str = "image") -> Any:
-    """A loaded model (with ``card`` and ``weights_checksum``) from any accepted model form.
-
-    ``torch.nn.Module`` and plain callables are registered as user models of ``modality`` named ``name``
-    (default: their class or function name); re-registering a name replaces the model, and its new weights get
-    a new checksum.
-    """
-    import torch
-
     from brainalign.models.loading import load_model
-    from brainalign.models.sources.user import register_user_model
+    from brainalign.models.sources.base import LoadedModel
 
-    if hasattr(model, "card") and hasattr(model, "weights_checksum"):
+    if isinstance(model, LoadedModel):
         return model
-    if is_factory_spec(model):
-        model = load_factory(model)
-    elif isinstance(model, torch.nn.Module) or (callable(model) and not isinstance(model, str)):
-        identifier = name or getattr(model, "__name__", type(model).__name__)
-        register_user_model(identifier, model, modality=modality)
-        model = identifier
-    elif not isinstance(model, str):
-        raise InvalidInputError(f"model must be an identifier, path/to/file.py:factory, a torch.nn.Module, a callable "
-                                f"or a loaded model; got {type(model).__name__}")
-    return load_model(model, device=device)
+    options = {} if modality == "image" or isinstance(model, str) else {"modality": modality}
+    return load_model(model, device=device, identifier=name, **options)
 
 
 def resolve_benchmark(benchmark: str | Benchmark) -> Benchmark:
