@@ -17,13 +17,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from grid_job import TEXTS, SimulatedBenchmark, factory_source
 
 import brainalign
 from brainalign.metrics.registry import get_metric
 from brainalign.models.sources.user import register_user_model
 from brainalign.runner.score import score_grid
 from brainalign.store.results import ResultsStore
+from grid_job import TEXTS, SimulatedBenchmark, factory_source
 
 JOB = Path(__file__).with_name("grid_job.py")
 RIDGE = SimulatedBenchmark("Sim.V4-ridge", "Sim", "V4", "ridge", "responses")

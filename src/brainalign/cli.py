@@ -9,7 +9,7 @@ import os
 import sys
 import warnings
 from collections.abc import Callable
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -34,7 +34,7 @@ DEMO_BENCHMARKS = ("Kriegeskorte2008.hIT-rsa", "Kriegeskorte2008.mIT-rsa", "Net2
                    "Net2Brain78.IT-rsa", "Cowley2023.V4-ridge")
 
 
-class Listing(str, Enum):
+class Listing(StrEnum):
     models = "models"
     benchmarks = "benchmarks"
     metrics = "metrics"
@@ -134,12 +134,14 @@ def score(
     model: Annotated[list[str], typer.Option("--model", "-m", help="Catalog identifier(s), registered user model(s) "
                                              "or path/to/file.py:factory; see `brainalign list models`.")],
     benchmark: Annotated[list[str], typer.Option("--benchmark", "-b", help="Benchmark identifier(s).")],
-    layer: Annotated[list[str] | None, typer.Option("--layer", "-l", help="Layer(s); default: the card's default layers.")] = None,
+    layer: Annotated[list[str] | None,
+                     typer.Option("--layer", "-l", help="Layer(s); default: the card's default layers.")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the results table as CSV.")] = None,
     batch_size: Annotated[int, typer.Option(help="Images per forward pass.")] = 32,
     device: Annotated[str | None, typer.Option(envvar="BRAINALIGN_DEVICE",
                                                help="cpu, cuda, cuda:1, mps (default: cpu).")] = None,
-    store: Annotated[Path | None, typer.Option(help="SQLite results file: rows already there are not recomputed.")] = None,
+    store: Annotated[Path | None,
+                     typer.Option(help="SQLite results file: rows already there are not recomputed.")] = None,
 ) -> None:
     """Score model layers on benchmarks; prints a table and the best layer per (model, benchmark)."""
     try:
@@ -180,8 +182,9 @@ def list_things(kind: Annotated[Listing, typer.Argument(help="What to list.")]) 
     elif kind is Listing.benchmarks:
         from brainalign.benchmarks.registry import BENCHMARKS
 
-        rows = [{"identifier": name, "version": b.version, "metric": b.metric, "units": f"{b.units(True)} ({b.units(False)} unnormalised)",
-                 "description": b.description} for name, b in BENCHMARKS.items()]
+        rows = [{"identifier": name, "version": b.version, "metric": b.metric,
+                 "units": f"{b.units(True)} ({b.units(False)} unnormalised)", "description": b.description}
+                for name, b in BENCHMARKS.items()]
         print_table(pd.DataFrame(rows))
     elif kind is Listing.metrics:
         from brainalign.metrics.registry import list_metrics
@@ -194,8 +197,11 @@ def list_things(kind: Annotated[Listing, typer.Argument(help="What to list.")]) 
         print_table(pd.DataFrame([get_dataset(name).info() for name in list_datasets()]))
 
 
+_MODEL_HELP = "Catalog identifier, registered user model or path/to/file.py:factory."
+
+
 @app.command()
-def layers(model: Annotated[str, typer.Argument(help="Catalog identifier, registered user model or path/to/file.py:factory.")]) -> None:
+def layers(model: Annotated[str, typer.Argument(help=_MODEL_HELP)]) -> None:
     """List the layer names of a model (usable with --layer)."""
     from brainalign.models.loading import list_layers
     from brainalign.runner.score import resolve_model

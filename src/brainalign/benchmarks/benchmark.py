@@ -133,5 +133,6 @@ def _reliability(benchmark: Benchmark) -> np.ndarray:
 
     if benchmark.ceiling != "split-half":
         raise InvalidInputError(
-            f"benchmark {benchmark.identifier} has no split-half ceiling (ceiling={benchmark.ceiling!r}); valid: 'split-half'")
+            f"benchmark {benchmark.identifier} has no split-half ceiling (ceiling={benchmark.ceiling!r}); "
+            "valid: 'split-half'")
     return split_half_reliability(_load_target(benchmark))

@@ -30,7 +30,7 @@ def plot_layer_scores(table: pd.DataFrame, path: str | Path, *, dpi: int = 150, 
     n_cols = min(3, len(benchmarks))
     n_rows = math.ceil(len(benchmarks) / n_cols)
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(4.6 * n_cols, 3.6 * n_rows), squeeze=False)
-    for ax, benchmark in zip(axes.flat, benchmarks):
+    for ax, benchmark in zip(axes.flat, benchmarks, strict=False):  # the grid may have spare axes
         part = table[table["benchmark"] == benchmark]
         layers = list(dict.fromkeys(part["layer"]))
         for model, rows in part.groupby("model", sort=False):

@@ -56,7 +56,8 @@ class LayerScores:
 
     def table(self) -> pd.DataFrame:
         """One row per layer with the columns of :data:`RESULT_COLUMNS` and :data:`PROVENANCE_COLUMNS`."""
-        rows = [result_row(self.model, self.weights_checksum, self.benchmark, layer, s) for layer, s in self.scores.items()]
+        rows = [result_row(self.model, self.weights_checksum, self.benchmark, layer, score)
+                for layer, score in self.scores.items()]
         return pd.DataFrame(rows, columns=RESULT_COLUMNS + PROVENANCE_COLUMNS)
 
 
@@ -200,11 +201,11 @@ def score_grid(
         for bench in benches:
             stored = {}
             if store is not None:
-                stored = {l: store.get(row_key(identifier, checksum, bench, l)) for l in wanted}
-            todo = [l for l in wanted if stored.get(l) is None]
+                stored = {layer: store.get(row_key(identifier, checksum, bench, layer)) for layer in wanted}
+            todo = [layer for layer in wanted if stored.get(layer) is None]
             computed = {}
             if todo:
                 table = score(loaded, bench, todo, batch_size=batch_size, device=device, store=store).table()
                 computed = {row["layer"]: row for row in table.to_dict("records")}
-            rows.extend(computed[l] if l in computed else stored[l] for l in wanted)
+            rows.extend(computed[layer] if layer in computed else stored[layer] for layer in wanted)
     return mark_best(pd.DataFrame(rows).reindex(columns=RESULT_COLUMNS + PROVENANCE_COLUMNS))
