@@ -49,6 +49,7 @@ def test_layers_lists_module_names():
     assert "blocks.6" in result.output.split()
 
 
+@pytest.mark.slow
 def test_score_writes_csv_and_store_resumes(shared_data, tmp_path, monkeypatch):
     csv, store = tmp_path / "r.csv", tmp_path / "r.sqlite"
     args = ["score", "-m", "efficientnet_lite0", "-b", "Kriegeskorte2008.mIT-rsa", "-l", "blocks.6",

@@ -68,6 +68,7 @@ def committed(shared_data):
     return model, scores
 
 
+@pytest.mark.slow
 def test_commit_chooses_the_layer_whose_rdm_best_matches_monkey_it(committed):
     model, scores = committed
     benchmark = get_benchmark("Kriegeskorte2008.mIT-rsa")
@@ -84,6 +85,7 @@ def test_commit_chooses_the_layer_whose_rdm_best_matches_monkey_it(committed):
     assert scores.best_layer == max(expected, key=expected.get)
 
 
+@pytest.mark.slow
 def test_look_at_returns_the_committed_layer_for_each_trial_and_time_bin(committed, tmp_path):
     model, _ = committed
     for i in range(3):

@@ -116,6 +116,7 @@ def test_cache_serves_text_features_and_keys_on_the_texts(minilm, sentences, tmp
         Extractor(broken, layers=["encoder.layer.1"], cache=cache, progress=False).extract(edited)
 
 
+@pytest.mark.slow
 def test_captions_and_images_give_features_aligned_by_stimulus_id(minilm, tmp_path):
     """Net2Brain walkthrough: one stimulus set of images and one of their captions, same stimulus ids."""
     colours = {"red": "a red square", "green": "a green field", "blue": "a blue sky"}

@@ -15,6 +15,8 @@ from brainalign.models.extractor import Extractor
 from brainalign.models.loading import load_model
 from brainalign.models.sources.video import read_frames, write_video
 
+pytestmark = pytest.mark.slow  # decodes and runs video networks (~10 s per test on 2 cores)
+
 N_FRAMES = 12
 LEVELS = np.arange(N_FRAMES) * 20  # frame i is a flat grey of level 20 i: sampling can be read off the pixels
 

@@ -38,6 +38,7 @@ def test_early_stopping_on_validation_stream_keeps_best_epoch():
     assert np.corrcoef(predictions.ravel(), reference.ravel())[0, 1] > 0.999
 
 
+@pytest.mark.slow
 def test_streaming_classifier_matches_logistic_regression():
     labels = np.argmax(X[:, :3] + 0.5 * RNG.normal(size=(300, 3)), axis=1)
     alpha = 2.0

@@ -29,6 +29,7 @@ def test_two_spaces_unique_and_shared_variance_recovered():
     assert parts.r2[("A", "B")][0] == pytest.approx(0.6, abs=0.03)
 
 
+@pytest.mark.slow
 def test_three_spaces_all_regions_recovered():
     z = _latents(8, 1)  # one latent per Venn region (7) + noise
     membership = {"A": [0, 3, 5, 6], "B": [1, 3, 4, 6], "C": [2, 4, 5, 6]}  # z3=AB, z4=BC, z5=AC, z6=ABC
