@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
-
 from harness import best_time, row, write_rows
+from PIL import Image
 
 from brainalign.data.stimuli import StimulusSet
 from brainalign.models.extractor import Extractor

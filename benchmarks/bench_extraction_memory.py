@@ -27,9 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
-
 from harness import row, write_rows
+from PIL import Image
 
 N_COMPONENTS = 1000
 N_LATENTS = 12

@@ -9,9 +9,9 @@ from __future__ import annotations
 import sys
 
 import numpy as np
+from harness import best_time, row, write_rows
 from sklearn.cross_decomposition import PLSRegression as SklearnPLS
 
-from harness import best_time, row, write_rows
 from brainalign.mapping.pls import PLSRegression
 
 

@@ -14,11 +14,10 @@ import argparse
 
 import numpy as np
 import ot
+from harness import best_time, row, write_rows
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import pdist
 from scipy.stats import spearmanr, wasserstein_distance
-
-from harness import best_time, row, write_rows
 
 from brainalign.core.backend import asarray
 from brainalign.core.config import config_context

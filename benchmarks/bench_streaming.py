@@ -18,7 +18,6 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-
 from harness import row, write_rows
 
 ALPHA = 1e3

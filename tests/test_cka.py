@@ -12,8 +12,8 @@ import torch
 from brainalign.core.config import config_context
 from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.core.labels import make_features, make_responses
-from brainalign.metrics.similarity.cka import cka, cka_metric, gram, hsic
 from brainalign.metrics.registry import METRICS
+from brainalign.metrics.similarity.cka import cka, cka_metric, gram, hsic
 
 
 def plain_biased_hsic(k: np.ndarray, l: np.ndarray) -> float:

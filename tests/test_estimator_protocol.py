@@ -11,8 +11,15 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from brainalign.core.config import config_context
-from brainalign.mapping import (PCA, IncrementalPCA, LinearRegression, NeuronToNeuron, PLSRegression, RidgeCV,
-                                SparseRandomProjection)
+from brainalign.mapping import (
+    PCA,
+    IncrementalPCA,
+    LinearRegression,
+    NeuronToNeuron,
+    PLSRegression,
+    RidgeCV,
+    SparseRandomProjection,
+)
 from brainalign.mapping.online import StreamingClassifier, StreamingRegressor
 from brainalign.mapping.reduction import LayerConcat, ReducedRegression
 

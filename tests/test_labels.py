@@ -7,8 +7,8 @@ import xarray as xr
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import align, make_features, make_responses, stimulus_ids
 from brainalign.metrics.similarity.cka import cka_metric
-from brainalign.metrics.similarity.rsa import rsa
 from brainalign.metrics.similarity.rdms import compute_rdm
+from brainalign.metrics.similarity.rsa import rsa
 
 RNG = np.random.default_rng(11)
 IDS = [f"img{i}" for i in range(8)]

@@ -14,6 +14,7 @@ from scipy.optimize import linear_sum_assignment
 from brainalign.core.config import config_context
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import make_features, make_responses
+from brainalign.metrics.registry import METRICS
 from brainalign.metrics.similarity.matching import (
     correlation_matrix,
     one_to_one_assignment,
@@ -21,7 +22,6 @@ from brainalign.metrics.similarity.matching import (
     sinkhorn,
     soft_assignment,
 )
-from brainalign.metrics.registry import METRICS
 
 
 def noisy_copies(n_stimuli=300, n_units=30, n_neuroids=20, noise=0.5, seed=0):

@@ -7,8 +7,13 @@ from sklearn.linear_model import LogisticRegression, Ridge, RidgeCV
 
 from brainalign.core.config import config_context
 from brainalign.core.errors import InvalidInputError
-from brainalign.mapping.online import (RowChunks, StreamingClassifier, StreamingRegressor, accumulate_kernel,
-                                       kernel_ridge_scores)
+from brainalign.mapping.online import (
+    RowChunks,
+    StreamingClassifier,
+    StreamingRegressor,
+    accumulate_kernel,
+    kernel_ridge_scores,
+)
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(300, 12)) + 1.0

@@ -5,8 +5,8 @@ import pytest
 
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import make_features, make_responses
-from brainalign.metrics.encoding.partitioning import structured_variance_partitioning, variance_partitioning
 from brainalign.mapping.ridge import RidgeCV
+from brainalign.metrics.encoding.partitioning import structured_variance_partitioning, variance_partitioning
 
 N = 2000
 IDS = [f"s{i}" for i in range(N)]

@@ -1,11 +1,11 @@
 """PLS regression: predictions match sklearn's PLSRegression(scale=False) on identical inputs."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
 from sklearn.cross_decomposition import PLSRegression as SklearnPLS
-
-import warnings
 
 from brainalign.core.config import config_context
 from brainalign.core.errors import InvalidInputError

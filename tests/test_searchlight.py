@@ -11,7 +11,12 @@ from scipy.stats import spearmanr
 from brainalign.core.config import config_context
 from brainalign.core.errors import InvalidInputError
 from brainalign.data.rdm import RDM
-from brainalign.metrics.similarity.searchlight import searchlight_rsa, searchlight_rsa_nifti, sphere_members, sphere_offsets
+from brainalign.metrics.similarity.searchlight import (
+    searchlight_rsa,
+    searchlight_rsa_nifti,
+    sphere_members,
+    sphere_offsets,
+)
 
 SHAPE, CENTRE, PLANTED_RADIUS = (10, 10, 10), np.array([3, 6, 5]), 2.0
 

@@ -10,9 +10,9 @@ from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import make_features, make_responses
 from brainalign.mapping.cv import kfold_splits
 from brainalign.mapping.reduction import concatenate_layers
-from brainalign.metrics.registry import METRICS
 from brainalign.mapping.ridge import RidgeCV
 from brainalign.metrics.encoding.stacking import StackedRegression, convex_least_squares, out_of_fold_predictions
+from brainalign.metrics.registry import METRICS
 
 
 def _slsqp(P, y):

@@ -22,7 +22,7 @@ def recording(latent, window, seed):
     """Channels × time noise; inside ``window`` (ms) the channels mix the latent stimulus features."""
     rng = np.random.default_rng(seed)
     values = rng.normal(size=(N_STIMULI, N_CHANNELS, len(TIMES)))
-    inside = (TIMES >= window[0]) & (TIMES < window[1])
+    inside = (window[0] <= TIMES) & (window[1] > TIMES)
     values[:, :, inside] += (latent @ rng.normal(size=(latent.shape[1], N_CHANNELS)))[:, :, None]
     responses = make_responses(values, [f"s{i}" for i in range(N_STIMULI)], dims=(STIMULUS, NEUROID, TIME))
     return responses.assign_coords({TIME: TIMES}), inside

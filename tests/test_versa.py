@@ -14,9 +14,9 @@ from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import make_features, make_responses
 from brainalign.data.synthetic import simulated_brain
 from brainalign.mapping.cv import kfold_splits
-from brainalign.metrics.registry import METRICS
 from brainalign.mapping.ridge import RidgeCV
 from brainalign.metrics.encoding.versa import versa
+from brainalign.metrics.registry import METRICS
 
 
 def test_versa_matches_reference_pipeline():

@@ -97,7 +97,7 @@ class Score:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "Score":
+    def load(cls, path: str | Path) -> Score:
         """A score written by :meth:`save` (see there for an example)."""
         with np.load(path, allow_pickle=False) as archive:
             arrays = {k: archive[k] for k in archive.files}

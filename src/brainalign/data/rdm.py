@@ -105,12 +105,11 @@ class RDM:
         columns = {name: [_plain(v) for v in column] for name, column in self.descriptors.items()}
         meta = {"format": _FORMAT, "stimulus_ids": self.stimulus_ids, "distance": self.distance,
                 "descriptors": columns}
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as handle:
-                np.savez(handle, condensed=self.condensed, meta=np.array(json.dumps(meta)))
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, condensed=self.condensed, meta=np.array(json.dumps(meta)))
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "RDM":
+    def load(cls, path: str | os.PathLike) -> RDM:
         """Read an `RDM` written by :meth:`save` (no pickle is ever loaded)."""
         with np.load(path, allow_pickle=False) as stored:
             if "meta" not in stored or "condensed" not in stored:
@@ -130,7 +129,7 @@ class RDM:
         distance: str = "unknown",
         descriptors: pd.DataFrame | None = None,
         atol: float = 1e-6,
-    ) -> "RDM":
+    ) -> RDM:
         """Build from square matrices ``(n, n)`` or ``(n_rdms, n, n)``; they must be symmetric with a zero diagonal."""
         mats = np.asarray(matrices, dtype=float)
         mats = mats[None] if mats.ndim == 2 else mats
@@ -161,7 +160,7 @@ class RDM:
         """The RDMs as ``(n_rdms, n, n)`` square matrices."""
         return np.stack([squareform(v, checks=False) for v in self.condensed])
 
-    def reorder(self, stimulus_ids: Sequence[str]) -> "RDM":
+    def reorder(self, stimulus_ids: Sequence[str]) -> RDM:
         """The same RDMs indexed by ``stimulus_ids`` (a permutation or a subset of this RDM's ids)."""
         position = {s: i for i, s in enumerate(self.stimulus_ids)}
         missing = [s for s in map(str, stimulus_ids) if s not in position]
@@ -172,12 +171,12 @@ class RDM:
         iu = np.triu_indices(len(index), k=1)
         return RDM(square[:, iu[0], iu[1]], list(stimulus_ids), self.distance, self.descriptors.copy())
 
-    def select(self, mask: np.ndarray | Sequence[bool]) -> "RDM":
+    def select(self, mask: np.ndarray | Sequence[bool]) -> RDM:
         """The RDMs whose descriptor rows are selected by a boolean mask."""
         mask = np.asarray(mask, dtype=bool)
         return RDM(self.condensed[mask], self.stimulus_ids, self.distance, self.descriptors[mask].copy())
 
-    def mean(self, by: str | None = None) -> "RDM":
+    def mean(self, by: str | None = None) -> RDM:
         """The average RDM, or one average per value of descriptor ``by`` (e.g. average sessions per subject)."""
         if by is None:
             return RDM(self.condensed.mean(0, keepdims=True), self.stimulus_ids, self.distance)
@@ -185,7 +184,7 @@ class RDM:
         stacked = np.stack([self.condensed[idx].mean(0) for idx in groups.values()])
         return RDM(stacked, self.stimulus_ids, self.distance, pd.DataFrame({by: list(groups)}))
 
-    def subject_means(self) -> "RDM":
+    def subject_means(self) -> RDM:
         """One RDM per subject (sessions averaged, descriptor ``subject``); the RDMs themselves without one.
         RSA scores, bootstraps and permutation tests all average this way, so they describe the same number.
 
@@ -212,7 +211,7 @@ class RDM:
         )
 
     @classmethod
-    def from_rsatoolbox(cls, rdms, id_descriptor: str = "stimulus_id") -> "RDM":
+    def from_rsatoolbox(cls, rdms, id_descriptor: str = "stimulus_id") -> RDM:
         """Wrap an ``rsatoolbox.rdm.RDMs``; stimulus ids come from its pattern descriptor ``id_descriptor``
         (or ``index`` when absent)."""
         patterns = rdms.pattern_descriptors

@@ -99,7 +99,7 @@ class StimulusSet:
         digests = [file_fingerprint(p) for p in self.paths] if self.paths is not None else None
         return content_hash(self.identifier, self.modality, self.stimulus_ids, digests, self.texts)
 
-    def ordered_as(self, stimulus_ids: Sequence[str]) -> "StimulusSet":
+    def ordered_as(self, stimulus_ids: Sequence[str]) -> StimulusSet:
         """The same stimuli in the order of ``stimulus_ids`` (e.g. the ids that come with measured responses).
 
         Both must hold exactly the same ids: a missing or extra id is an error naming them, never a silent
@@ -122,7 +122,7 @@ class StimulusSet:
             )
         return self.subset(wanted)
 
-    def subset(self, stimulus_ids: Sequence[str]) -> "StimulusSet":
+    def subset(self, stimulus_ids: Sequence[str]) -> StimulusSet:
         """The stimuli with these ids, in the given order."""
         position = {s: i for i, s in enumerate(self.stimulus_ids)}
         missing = [s for s in map(str, stimulus_ids) if s not in position]
@@ -142,7 +142,7 @@ class StimulusSet:
 
     @classmethod
     def from_folder(cls, path: str | os.PathLike, identifier: str | None = None, pattern: str = "*",
-                    order: Sequence[str] | str | os.PathLike | None = None) -> "StimulusSet":
+                    order: Sequence[str] | str | os.PathLike | None = None) -> StimulusSet:
         """The image files in ``path`` matching ``pattern``; ids are ``<identifier>/<file stem>``.
 
         Files are in natural order (``2.png`` before ``10.png``) unless ``order`` gives it: file names or stems,

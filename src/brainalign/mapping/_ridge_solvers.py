@@ -261,7 +261,7 @@ class _SVDBasis:
         self.eigenvalues = singular_values * singular_values
 
     @classmethod
-    def of(cls, X: Any, *, center: bool = False) -> "_SVDBasis":
+    def of(cls, X: Any, *, center: bool = False) -> _SVDBasis:
         """The SVD of ``X``, centred first on its rows' mean with ``center``."""
         xp = namespace(X)
         mean = xp.mean(X, axis=0, keepdims=True) if center else None

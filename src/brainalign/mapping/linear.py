@@ -27,7 +27,7 @@ class LinearRegression(MultiOutputMixin, RegressorMixin, BaseEstimator):
     Matches ``sklearn.linear_model.LinearRegression`` (which also returns the minimum-norm solution).
     """
 
-    def fit(self, X: Any, y: Any) -> "LinearRegression":
+    def fit(self, X: Any, y: Any) -> LinearRegression:
         """Least-squares weights ``coef_`` (features × targets) and ``intercept_``."""
         X, Y = fit_matrices(X, y, needs_y=True)
         xp = namespace(X)
@@ -61,7 +61,7 @@ class NeuronToNeuron(MultiOutputMixin, RegressorMixin, BaseEstimator):
     def __init__(self, *, signed: bool = False):
         self.signed = signed
 
-    def fit(self, X: Any, y: Any) -> "NeuronToNeuron":
+    def fit(self, X: Any, y: Any) -> NeuronToNeuron:
         """Choose each target's unit and its slope and intercept."""
         X, Y = fit_matrices(X, y, needs_y=True)
         xp = namespace(X)

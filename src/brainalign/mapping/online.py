@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 from array_api_compat import device as _device_of
-
 from sklearn.base import BaseEstimator, ClassifierMixin, MultiOutputMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -71,7 +70,7 @@ class RowChunks:
             select = slice(int(index[0]), int(index[-1]) + 1) if contiguous else index
             yield np.asarray(self.X[select]), (None if self.Y is None else np.asarray(self.Y[select]))
 
-    def split(self, validation_fraction: float = 0.1, seed: int = 0) -> tuple["RowChunks", "RowChunks"]:
+    def split(self, validation_fraction: float = 0.1, seed: int = 0) -> tuple[RowChunks, RowChunks]:
         """Random ``(train, validation)`` streams over disjoint rows."""
         if not 0 < validation_fraction < 1:
             raise InvalidInputError(f"validation_fraction must lie in (0, 1); got {validation_fraction}")

@@ -49,7 +49,7 @@ class PLSRegression(MultiOutputMixin, RegressorMixin, BaseEstimator):
     def __init__(self, n_components: int = BRAIN_SCORE_COMPONENTS):
         self.n_components = n_components
 
-    def fit(self, X: Any, y: Any) -> "PLSRegression":
+    def fit(self, X: Any, y: Any) -> PLSRegression:
         """Fit ``n_components`` components to ``X`` (samples × features) and ``y`` (samples × targets, or 1-D)."""
         if not isinstance(self.n_components, int) or self.n_components < 1:
             raise InvalidInputError(f"n_components must be a positive integer; got {self.n_components!r}")

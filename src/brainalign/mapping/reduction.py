@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
@@ -38,7 +37,7 @@ class PCA(TransformerMixin, BaseEstimator):
     def __init__(self, n_components: int | None = None):
         self.n_components = n_components
 
-    def fit(self, X: Any, y: Any = None) -> "PCA":
+    def fit(self, X: Any, y: Any = None) -> PCA:
         """Components of ``X`` (samples × features)."""
         X, _ = fit_matrices(X)
         n_components = _components_for(self.n_components, X.shape)
@@ -74,7 +73,7 @@ class IncrementalPCA(PCA):
         self.n_components = n_components
         self.chunk_size = chunk_size
 
-    def fit(self, X: Any, y: Any = None) -> "IncrementalPCA":
+    def fit(self, X: Any, y: Any = None) -> IncrementalPCA:
         """Components learnt chunk by chunk from a matrix or an iterator of chunks (a fresh start)."""
         for fitted in ("n_samples_seen_", "components_", "singular_values_", "mean_"):
             self.__dict__.pop(fitted, None)
@@ -92,7 +91,7 @@ class IncrementalPCA(PCA):
             raise InvalidInputError("IncrementalPCA.fit received no data")
         return self
 
-    def partial_fit(self, X: Any, y: Any = None) -> "IncrementalPCA":
+    def partial_fit(self, X: Any, y: Any = None) -> IncrementalPCA:
         """Update the components with one chunk of rows."""
         seen = getattr(self, "n_samples_seen_", 0)
         X = fit_matrices(X)[0] if seen == 0 else like_fitted(X, self.mean_, self.n_features_in_, self)
@@ -147,7 +146,7 @@ class SparseRandomProjection(TransformerMixin, BaseEstimator):
         self.density = density
         self.seed = seed
 
-    def fit(self, X: Any, y: Any = None) -> "SparseRandomProjection":
+    def fit(self, X: Any, y: Any = None) -> SparseRandomProjection:
         """Draw the projection matrix for ``X``'s number of features."""
         import scipy.sparse as sp
 
@@ -210,7 +209,7 @@ class LayerConcat(TransformerMixin, BaseEstimator):
             raise InvalidInputError("LayerConcat needs a reducer, e.g. LayerConcat(sizes, PCA(100))")
         return clone(self.reducer) if hasattr(self.reducer, "get_params") else self.reducer()
 
-    def fit(self, X: Any, y: Any = None) -> "LayerConcat":
+    def fit(self, X: Any, y: Any = None) -> LayerConcat:
         """Fit one reducer per block of columns."""
         X, _ = fit_matrices(X)
         self.reducers_ = [self._new_reducer().fit(block) for block in self._blocks(X)]
@@ -239,7 +238,7 @@ class ReducedRegression(MultiOutputMixin, RegressorMixin, BaseEstimator):
         self.reducer = reducer
         self.regression = regression
 
-    def fit(self, X: Any, y: Any) -> "ReducedRegression":
+    def fit(self, X: Any, y: Any) -> ReducedRegression:
         """Fit the reducer on ``X``, then the regression on the reduced ``X``."""
         if y is None:
             raise InvalidInputError("ReducedRegression requires y to be passed, but the target y is None")

@@ -26,8 +26,14 @@ from sklearn.utils.validation import check_is_fitted
 from brainalign.core.backend import namespace
 from brainalign.core.errors import InvalidInputError
 from brainalign.mapping._arrays import fit_matrices, like_fitted, one_dimensional
-from brainalign.mapping._ridge_solvers import (CV, DEFAULT_ALPHAS, DEFAULT_CV, DEFAULT_TARGET_BATCH_SIZE,
-                                               RIDGE_SOLVERS, checked_alphas)
+from brainalign.mapping._ridge_solvers import (
+    CV,
+    DEFAULT_ALPHAS,
+    DEFAULT_CV,
+    DEFAULT_TARGET_BATCH_SIZE,
+    RIDGE_SOLVERS,
+    checked_alphas,
+)
 
 __all__ = ["DEFAULT_ALPHAS", "DEFAULT_CV", "RidgeCV"]
 SOLVERS = ("auto", *RIDGE_SOLVERS)
@@ -64,7 +70,7 @@ class RidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
         self.target_batch_size = target_batch_size
         self.seed = seed
 
-    def fit(self, X: Any, y: Any) -> "RidgeCV":
+    def fit(self, X: Any, y: Any) -> RidgeCV:
         """Choose each target's alpha by cross-validation, then refit on all stimuli."""
         if self.solver not in SOLVERS:
             raise InvalidInputError(f"solver {self.solver!r} is not supported; valid: {', '.join(SOLVERS)}")

@@ -153,7 +153,7 @@ class FeatureStore:
             self._file.close()
             self._file = None
 
-    def __enter__(self) -> "FeatureStore":
+    def __enter__(self) -> FeatureStore:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -267,7 +267,7 @@ class StoreWriter:
         finally:
             self._release()
 
-    def __enter__(self) -> "StoreWriter":
+    def __enter__(self) -> StoreWriter:
         return self
 
     def __exit__(self, exc_type: Any, *exc: Any) -> None:

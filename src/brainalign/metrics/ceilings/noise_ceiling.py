@@ -30,8 +30,13 @@ from brainalign.core.backend import asarray, namespace, to_numpy
 from brainalign.core.config import compute_settings
 from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.data.rdm import RDM
-from brainalign.metrics.similarity.rdm_comparison import (DISTANCE_METHODS, RANK_METHODS, compare_vectors, rank_rows,
-                                                           _check_method)
+from brainalign.metrics.similarity.rdm_comparison import (
+    DISTANCE_METHODS,
+    RANK_METHODS,
+    _check_method,
+    compare_vectors,
+    rank_rows,
+)
 
 POOLINGS = ("rsatoolbox", "plain-mean")
 

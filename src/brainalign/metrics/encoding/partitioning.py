@@ -32,8 +32,8 @@ import xarray as xr
 
 from brainalign.core.errors import InvalidInputError
 from brainalign.mapping.cv import Splits
-from brainalign.metrics.encoding.engine import encoding_matrices, resolve_splits
 from brainalign.mapping.ridge import DEFAULT_ALPHAS, DEFAULT_CV, RidgeCV
+from brainalign.metrics.encoding.engine import encoding_matrices, resolve_splits
 from brainalign.metrics.encoding.stacking import StackedRegression, out_of_fold_predictions
 
 MAX_PARTITION_SPACES = 4

@@ -27,10 +27,10 @@ from brainalign.core.backend import to_numpy
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.score import Score
 from brainalign.mapping.cv import Splits, kfold_splits
-from brainalign.metrics.encoding.engine import clone_estimator, cross_validated_predictions, encoding_score
 from brainalign.mapping.reduction import layer_block_sizes
-from brainalign.metrics.registry import register_metric
 from brainalign.mapping.ridge import DEFAULT_ALPHAS, DEFAULT_CV, RidgeCV
+from brainalign.metrics.encoding.engine import clone_estimator, cross_validated_predictions, encoding_score
+from brainalign.metrics.registry import register_metric
 
 MAX_SPACES = 10
 
@@ -108,7 +108,7 @@ class StackedRegression:
         edges = np.cumsum([0, *sizes])
         return [X[:, a:b] for a, b in zip(edges[:-1], edges[1:])]
 
-    def fit(self, X: Any, Y: Any) -> "StackedRegression":
+    def fit(self, X: Any, Y: Any) -> StackedRegression:
         blocks, Y = self._blocks(X), to_numpy(Y)
         Y = Y[:, None] if Y.ndim == 1 else Y
         estimator = RidgeCV(DEFAULT_ALPHAS, cv=DEFAULT_CV, seed=self.seed) if self.estimator is None else self.estimator

@@ -22,12 +22,17 @@ from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import align, stimulus_ids
 from brainalign.core.score import Score
 from brainalign.mapping.cv import Splits
-from brainalign.metrics.encoding.engine import (cross_validated_predictions, encoding_matrices, resolve_splits,
-                                                undefined_reason, undefined_score)
+from brainalign.mapping.ridge import DEFAULT_ALPHAS, DEFAULT_CV, RidgeCV
+from brainalign.metrics.encoding.engine import (
+    cross_validated_predictions,
+    encoding_matrices,
+    resolve_splits,
+    undefined_reason,
+    undefined_score,
+)
+from brainalign.metrics.registry import register_metric
 from brainalign.metrics.similarity.rdm_comparison import compare_rdms
 from brainalign.metrics.similarity.rdms import compute_rdm
-from brainalign.metrics.registry import register_metric
-from brainalign.mapping.ridge import DEFAULT_ALPHAS, DEFAULT_CV, RidgeCV
 
 
 @register_metric("versa")

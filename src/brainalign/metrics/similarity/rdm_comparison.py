@@ -34,7 +34,14 @@ from brainalign.core.backend import asarray, namespace, to_numpy
 from brainalign.core.config import ComputeSettings, compute_settings, rows_per_block
 from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.data.rdm import RDM
-from brainalign.metrics.similarity._ranks import cummax, rank_rows, ranks_in_sorted_order, rows_per_chunk, sort_rows, tie_bounds
+from brainalign.metrics.similarity._ranks import (
+    cummax,
+    rank_rows,
+    ranks_in_sorted_order,
+    rows_per_chunk,
+    sort_rows,
+    tie_bounds,
+)
 
 DISTANCE_METHODS = ("euclidean", "manhattan")  # dissimilarities: lower = more similar
 METHODS = ("spearman", "pearson", "tau-a", "tau-b", "rho-a", "cosine", "whitened-pearson", "whitened-cosine",

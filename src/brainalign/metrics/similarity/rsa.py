@@ -58,9 +58,9 @@ from brainalign.core.labels import stimulus_ids
 from brainalign.core.score import Score
 from brainalign.data.rdm import RDM
 from brainalign.metrics.ceilings.noise_ceiling import rdm_noise_ceiling_per_subject
+from brainalign.metrics.registry import register_metric
 from brainalign.metrics.similarity.rdm_comparison import DISTANCE_METHODS, compare_rdms, matched
 from brainalign.metrics.similarity.rdms import compute_rdm
-from brainalign.metrics.registry import register_metric
 
 CEILING_ALPHA = 0.05
 MIN_STIMULI = 4

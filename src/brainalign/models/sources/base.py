@@ -49,7 +49,7 @@ class ImagePreprocessing:
     interpolation: str = "bilinear"
 
     @classmethod
-    def from_card(cls, card: ModelCard) -> "ImagePreprocessing":
+    def from_card(cls, card: ModelCard) -> ImagePreprocessing:
         """The preprocessing a catalog entry asks for."""
         return cls(card.input_size, card.resize_size, card.mean, card.std, card.interpolation)
 
@@ -87,7 +87,7 @@ class LoadedModel:
     def identifier(self) -> str:
         return self.card.identifier
 
-    def to(self, device: str) -> "LoadedModel":
+    def to(self, device: str) -> LoadedModel:
         """Move the module (when there is one) to ``device``, in place; returns the model."""
         if device != self.device:
             if self.module is not None:

@@ -99,7 +99,7 @@ class TextModel(SourceModel):
         names = [name for name, _ in self.hook_root.named_modules() if name]
         return [*names, SENTENCE_EMBEDDING] if self.sentence_transformer else names
 
-    def with_pooling(self, **changes: Any) -> "TextModel":
+    def with_pooling(self, **changes: Any) -> TextModel:
         """The same model with other ``TextPreprocessing`` fields (``pooling``, ``word_pooling``, ``max_length``)."""
         return dataclasses.replace(self, preprocessing=dataclasses.replace(self.preprocessing, **changes))
 

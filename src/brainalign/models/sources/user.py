@@ -107,7 +107,7 @@ class UserModel(SourceModel):
     def weights_checksum(self, value: str) -> None:
         """Ignored: the field exists for the `LoadedModel` interface; the identity is always computed."""
 
-    def to(self, device: str) -> "UserModel":
+    def to(self, device: str) -> UserModel:
         """Move the module, or a TorchScript function, to ``device``."""
         if isinstance(self.function, torch.nn.Module):
             self.function.to(device)

@@ -87,7 +87,7 @@ class VideoModel(SourceModel):
     def layer_names(self) -> list[str]:
         return [name for name, _ in self.module.named_modules() if name]
 
-    def with_pooling(self, **changes: Any) -> "VideoModel":
+    def with_pooling(self, **changes: Any) -> VideoModel:
         """The same model with other ``VideoPreprocessing`` fields (``n_frames``, ``temporal_pooling``)."""
         return dataclasses.replace(self, preprocessing=dataclasses.replace(self.preprocessing, **changes))
 

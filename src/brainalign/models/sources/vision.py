@@ -18,7 +18,10 @@ from brainalign.models.sources.base import ImagePreprocessing, LoadedModel
 from brainalign.models.sources.registry import MODEL_SOURCES
 from brainalign.models.sources.video import video_model
 from brainalign.models.sources.weights import (
-    file_checksum, hub_weights_path, load_state_dict_in_order, offline_weights_path,
+    file_checksum,
+    hub_weights_path,
+    load_state_dict_in_order,
+    offline_weights_path,
 )
 
 
