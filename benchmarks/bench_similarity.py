@@ -43,7 +43,7 @@ def plain_searchlight(volumes: np.ndarray, model: np.ndarray, radius: float) -> 
     mask = np.ones(volumes.shape[:3], bool)
     patterns = volumes[mask].T
     out = np.full(mask.shape, np.nan)
-    for centre, members in zip(np.argwhere(mask), sphere_members(mask, radius)):
+    for centre, members in zip(np.argwhere(mask), sphere_members(mask, radius), strict=True):
         out[tuple(centre)] = spearmanr(pdist(patterns[:, members[members >= 0]], "correlation"), model)[0]
     return out
 

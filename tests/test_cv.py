@@ -11,15 +11,15 @@ from brainalign.mapping.cv import check_splits, fixed_split, kfold_splits, shuff
 def test_kfold_partitions_stimuli_and_matches_sklearn_unshuffled():
     splits = kfold_splits(23, n_splits=5, shuffle=False)
     reference = list(KFold(5).split(np.zeros(23)))
-    for (train, test), (ref_train, ref_test) in zip(splits, reference):
+    for (train, test), (ref_train, ref_test) in zip(splits, reference, strict=True):
         assert np.array_equal(train, ref_train) and np.array_equal(test, ref_test)
     assert sorted(np.concatenate([t for _, t in splits]).tolist()) == list(range(23))
 
 
 def test_kfold_is_seeded():
     first, again, other = kfold_splits(40, seed=3), kfold_splits(40, seed=3), kfold_splits(40, seed=4)
-    assert all(np.array_equal(a[1], b[1]) for a, b in zip(first, again))
-    assert not all(np.array_equal(a[1], b[1]) for a, b in zip(first, other))
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(first, again, strict=True))
+    assert not all(np.array_equal(a[1], b[1]) for a, b in zip(first, other, strict=True))
     for train, test in first:
         assert np.intersect1d(train, test).size == 0 and train.size + test.size == 40
 

@@ -23,7 +23,7 @@ def test_files_match_the_published_checksums(shared_data, name):
     dataset = get_dataset(name)
     published = _published_sums(shared_data / dataset.folder)
     assert {f.path for f in dataset.files} == set(published)
-    for remote, path in zip(dataset.files, dataset.download()):
+    for remote, path in zip(dataset.files, dataset.download(), strict=True):
         assert hashlib.sha256(path.read_bytes()).hexdigest() == published[remote.path] == remote.sha256
 
 

@@ -81,7 +81,7 @@ def test_pooling_equals_hand_computed_reference(minilm, sentences, reference, po
     layers = ["embeddings", "encoder.layer.2"]
     features = Extractor(model, layers=layers, batch_size=2, cache=False, progress=False).extract(sentences)
     encoding = reference["encoding"]
-    for layer, hidden in zip(layers, (reference["hidden"][0], reference["hidden"][3])):
+    for layer, hidden in zip(layers, (reference["hidden"][0], reference["hidden"][3]), strict=True):
         expected = []
         for row in range(len(SENTENCES)):
             ids, mask = encoding.word_ids(row), encoding["attention_mask"][row].numpy().astype(bool)

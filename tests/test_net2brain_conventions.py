@@ -74,7 +74,7 @@ def test_feature_folder_miniature(tmp_path):
     rng = np.random.default_rng(0)
     conv, fc = rng.normal(size=(5, 1, 2, 3, 3)), rng.normal(size=(5, 1, 7))
     names = [f"image_{i:02d}" for i in (3, 1, 4, 2, 5)]  # written out of order
-    for name, c, f in zip(names, conv, fc):
+    for name, c, f in zip(names, conv, fc, strict=True):
         np.savez(tmp_path / f"{name}.npz", **{"layer1.conv": c, "fc": f})
     features = read_feature_folder(tmp_path, model="toy", progress=False)
     order = np.argsort(names)

@@ -75,7 +75,7 @@ def _net2brain_by_hand(model_vector, subject_vectors):
     """Net2Brain's RSA columns written out with scipy: r² per subject and plain-mean noise ceilings."""
     r = np.array([stats.spearmanr(model_vector, v)[0] for v in subject_vectors])
     others = [np.delete(subject_vectors, i, axis=0).mean(0) for i in range(len(subject_vectors))]
-    lnc = np.mean([stats.spearmanr(v, o)[0] ** 2 for v, o in zip(subject_vectors, others)])
+    lnc = np.mean([stats.spearmanr(v, o)[0] ** 2 for v, o in zip(subject_vectors, others, strict=True)])
     unc = np.mean([stats.spearmanr(v, subject_vectors.mean(0))[0] ** 2 for v in subject_vectors])
     return r, lnc, unc
 

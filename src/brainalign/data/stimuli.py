@@ -171,7 +171,7 @@ class StimulusSet:
             return stimuli
         if isinstance(order, (str, os.PathLike)):
             order = [line.strip() for line in Path(order).read_text().splitlines() if line.strip()]
-        names = {p.name: stem for p, stem in zip(files, stems)}
+        names = {p.name: stem for p, stem in zip(files, stems, strict=True)}
         return stimuli.ordered_as([f"{identifier}/{names.get(entry, entry)}" for entry in order])
 
 

@@ -202,7 +202,7 @@ class LayerConcat(TransformerMixin, BaseEstimator):
         if X.shape[1] != sum(sizes):
             raise InvalidInputError(f"X has {X.shape[1]} columns; block_sizes {sizes} sum to {sum(sizes)}")
         edges = np.cumsum([0, *sizes])
-        return [X[:, a:b] for a, b in zip(edges[:-1], edges[1:])]
+        return [X[:, a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
 
     def _new_reducer(self) -> Any:
         if self.reducer is None:
@@ -219,7 +219,7 @@ class LayerConcat(TransformerMixin, BaseEstimator):
     def transform(self, X: Any) -> Any:
         """The blocks' reduced columns side by side."""
         check_is_fitted(self, "reducers_")
-        parts = [r.transform(block) for r, block in zip(self.reducers_, self._blocks(X))]
+        parts = [r.transform(block) for r, block in zip(self.reducers_, self._blocks(X), strict=True)]
         return namespace(*parts).concat(parts, axis=1)
 
 
@@ -273,7 +273,7 @@ def concatenate_layers(layers: Sequence[xr.DataArray]) -> xr.DataArray:
     names = [str(layer.attrs.get("layer", f"layer{i}")) for i, layer in enumerate(layers)]
     values = np.concatenate([to_numpy(a.values).reshape(a.shape[0], -1) for a in aligned], axis=1)
     joined = make_features(values, stimulus_ids(reference), layer="+".join(names), model=reference.attrs.get("model"))
-    return joined.assign_coords(layer=(UNIT, [n for n, a in zip(names, aligned) for _ in range(a.shape[1])]))
+    return joined.assign_coords(layer=(UNIT, [n for n, a in zip(names, aligned, strict=True) for _ in range(a.shape[1])]))
 
 
 def layer_block_sizes(features: xr.DataArray) -> list[int]:
@@ -282,7 +282,7 @@ def layer_block_sizes(features: xr.DataArray) -> list[int]:
         raise InvalidInputError("features carry no 'layer' coordinate; build them with concatenate_layers")
     labels = list(features["layer"].values)
     starts = [i for i in range(len(labels)) if i == 0 or labels[i] != labels[i - 1]]
-    return [b - a for a, b in zip(starts, [*starts[1:], len(labels)])]
+    return [b - a for a, b in zip(starts, [*starts[1:], len(labels)], strict=True)]
 
 
 def _components_for(n_components: int | None, shape: tuple[int, ...]) -> int:

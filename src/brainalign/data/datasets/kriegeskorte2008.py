@@ -64,7 +64,7 @@ class Kriegeskorte2008(Dataset):
         paths = write_images(
             self._image_dir(_SUPPLEMENT),
             [(f"{name}.png", lambda s=s: Image.fromarray(np.ascontiguousarray(s.image), "RGB"))
-             for name, s in zip(names, stimuli)],
+             for name, s in zip(names, stimuli, strict=True)],
         )
         metadata = pd.DataFrame({
             "category": [s.category for s in stimuli],

@@ -71,7 +71,7 @@ def read_rdm_folder(folder: str | os.PathLike, stimulus_ids: Sequence[str] | Non
     """
     files = _npz_files(folder)
     rdms = [read_rdm_file(f, stimulus_ids, distance=distance) for f in files]
-    for file, rdm in zip(files, rdms):
+    for file, rdm in zip(files, rdms, strict=True):
         if rdm.n_rdms != 1:
             raise InvalidInputError(f"{file} holds {rdm.n_rdms} RDMs; a model folder has one square RDM per layer "
                                     "(read subject stacks with read_rdm_file)")

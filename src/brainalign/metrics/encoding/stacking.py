@@ -106,7 +106,7 @@ class StackedRegression:
         if X.shape[1] != sum(sizes):
             raise InvalidInputError(f"X has {X.shape[1]} columns; block_sizes {sizes} sum to {sum(sizes)}")
         edges = np.cumsum([0, *sizes])
-        return [X[:, a:b] for a, b in zip(edges[:-1], edges[1:])]
+        return [X[:, a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
 
     def fit(self, X: Any, Y: Any) -> StackedRegression:
         blocks, Y = self._blocks(X), to_numpy(Y)

@@ -68,7 +68,7 @@ def versa(
     per_split = np.asarray([
         float(compare_rdms(compute_rdm(predicted, ids[test], distance), compute_rdm(measured, ids[test], distance),
                            method)[0, 0])
-        for predicted, measured, (_, test) in zip(result.predictions, result.targets, result.splits)])
+        for predicted, measured, (_, test) in zip(result.predictions, result.targets, result.splits, strict=True)])
     error = float(per_split.std(ddof=1) / np.sqrt(len(per_split))) if len(per_split) > 1 else float("nan")
     score = Score(value=float(per_split.mean()), error=error, per_split=per_split)
     score.provenance.update(metric="versa", n_splits=len(result.splits), **provenance)

@@ -195,7 +195,7 @@ class _Fingerprint:
 
     def _function(self, function: types.FunctionType) -> list[Any]:
         name = function.__qualname__
-        closure = dict(zip(function.__code__.co_freevars, function.__closure__ or ()))
+        closure = dict(zip(function.__code__.co_freevars, function.__closure__ or (), strict=True))
         captured = {}
         for variable, cell in closure.items():
             try:

@@ -100,10 +100,10 @@ def load_state_dict_in_order(module: torch.nn.Module, state: dict[str, torch.Ten
     if set(state) == set(own):
         module.load_state_dict(state)
         return
-    shapes_match = len(state) == len(own) and all(a.shape == b.shape for a, b in zip(state.values(), own.values()))
+    shapes_match = len(state) == len(own) and all(a.shape == b.shape for a, b in zip(state.values(), own.values(), strict=True))
     if not shapes_match:
         raise InvalidInputError(
             f"weights of {card.identifier!r} do not fit architecture {card.architecture!r}: "
             f"{len(state)} tensors for {len(own)} parameters/buffers, or shapes differ in order"
         )
-    module.load_state_dict(dict(zip(own, state.values())))
+    module.load_state_dict(dict(zip(own, state.values(), strict=True)))
