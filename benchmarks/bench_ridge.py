@@ -105,7 +105,7 @@ def main() -> None:
         for name, reference in (("himalaya.KernelRidgeCV", KernelRidgeCV(ALPHAS, kernel="linear", cv=splits,
                                                                           fit_intercept=True)),
                                 ("himalaya.RidgeCV", HimalayaRidgeCV(ALPHAS, cv=splits, fit_intercept=True))):
-            ref_s, fitted = best_time(lambda: reference.fit(X, Y), repeat)
+            ref_s, fitted = best_time(lambda estimator=reference: estimator.fit(X, Y), repeat)
             rows.append(row(f"ridge 5-fold per-target alpha, {label}", kfold_s, name, ref_s,
                             check(kfold_alphas, kfold_pred, fitted.best_alphas_, fitted.predict(X)), backend=on,
                             solver=model.solver_, gemm_gflops=round(gflops, 1),

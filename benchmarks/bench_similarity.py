@@ -31,12 +31,12 @@ from brainalign.metrics.similarity.searchlight import searchlight_rsa, sphere_me
 def plain_linear_cka(x: np.ndarray, y: np.ndarray) -> float:
     n = len(x)
     h = np.eye(n) - np.ones((n, n)) / n
-    k, l = x @ x.T, y @ y.T
+    k, l_gram = x @ x.T, y @ y.T
 
     def hsic(a, b):
         return np.trace(a @ h @ b @ h) / (n - 1) ** 2
 
-    return hsic(k, l) / np.sqrt(hsic(k, k) * hsic(l, l))
+    return hsic(k, l_gram) / np.sqrt(hsic(k, k) * hsic(l_gram, l_gram))
 
 
 def plain_searchlight(volumes: np.ndarray, model: np.ndarray, radius: float) -> np.ndarray:

@@ -16,22 +16,22 @@ from brainalign.metrics.registry import METRICS
 from brainalign.metrics.similarity.cka import cka, cka_metric, gram, hsic
 
 
-def plain_biased_hsic(k: np.ndarray, l: np.ndarray) -> float:
+def plain_biased_hsic(k: np.ndarray, l_gram: np.ndarray) -> float:
     n = len(k)
     h = np.eye(n) - np.ones((n, n)) / n
-    return np.trace(k @ h @ l @ h) / (n - 1) ** 2
+    return np.trace(k @ h @ l_gram @ h) / (n - 1) ** 2
 
 
-def plain_unbiased_hsic(k: np.ndarray, l: np.ndarray) -> float:
+def plain_unbiased_hsic(k: np.ndarray, l_gram: np.ndarray) -> float:
     """The U-statistic of E[k l] + E[k] E[l] - 2 E[k(x,x') l(x,x'')] over all distinct index quadruples."""
     n = len(k)
-    terms = [k[i, j] * l[i, j] + k[i, j] * l[q, r] - 2 * k[i, j] * l[i, q]
+    terms = [k[i, j] * l_gram[i, j] + k[i, j] * l_gram[q, r] - 2 * k[i, j] * l_gram[i, q]
              for i, j, q, r in itertools.permutations(range(n), 4)]
     return float(np.mean(terms))
 
 
-def plain_cka(k: np.ndarray, l: np.ndarray, hsic_fn) -> float:
-    return hsic_fn(k, l) / np.sqrt(hsic_fn(k, k) * hsic_fn(l, l))
+def plain_cka(k: np.ndarray, l_gram: np.ndarray, hsic_fn) -> float:
+    return hsic_fn(k, l_gram) / np.sqrt(hsic_fn(k, k) * hsic_fn(l_gram, l_gram))
 
 
 def plain_rbf(x: np.ndarray, factor: float) -> np.ndarray:
@@ -50,14 +50,14 @@ def xy():
 
 def test_biased_hsic_equals_trace_formula(xy):
     x, y = xy
-    k, l = x @ x.T, np.tanh(y) @ np.tanh(y).T
-    np.testing.assert_allclose(float(hsic(k, l)), plain_biased_hsic(k, l), rtol=1e-12)
+    k, l_gram = x @ x.T, np.tanh(y) @ np.tanh(y).T
+    np.testing.assert_allclose(float(hsic(k, l_gram)), plain_biased_hsic(k, l_gram), rtol=1e-12)
 
 
 def test_unbiased_hsic_equals_u_statistic(xy):
     x, y = xy
-    k, l = plain_rbf(x, 1.0), y @ y.T
-    np.testing.assert_allclose(float(hsic(k, l, unbiased=True)), plain_unbiased_hsic(k, l), rtol=1e-10)
+    k, l_gram = plain_rbf(x, 1.0), y @ y.T
+    np.testing.assert_allclose(float(hsic(k, l_gram, unbiased=True)), plain_unbiased_hsic(k, l_gram), rtol=1e-10)
 
 
 @pytest.mark.parametrize("unbiased", [False, True])
@@ -65,8 +65,8 @@ def test_unbiased_hsic_equals_u_statistic(xy):
 def test_cka_equals_plain_formula(xy, kernel, factor, unbiased):
     x, y = xy
     xc, yc = x - x.mean(0), y - y.mean(0)
-    k, l = (xc @ xc.T, yc @ yc.T) if kernel == "linear" else (plain_rbf(x, factor), plain_rbf(y, factor))
-    expected = plain_cka(k, l, plain_unbiased_hsic if unbiased else plain_biased_hsic)
+    k, l_gram = (xc @ xc.T, yc @ yc.T) if kernel == "linear" else (plain_rbf(x, factor), plain_rbf(y, factor))
+    expected = plain_cka(k, l_gram, plain_unbiased_hsic if unbiased else plain_biased_hsic)
     ours = cka(x, y, kernel=kernel, unbiased=unbiased, bandwidth_factor=factor)
     np.testing.assert_allclose(ours, expected, rtol=1e-10)
 
@@ -161,8 +161,8 @@ def test_standardize_equals_net2brain_formula_on_standard_scaled_columns():
     y = x[:, :6] @ rng.normal(size=(6, 9)) + rng.normal(size=(40, 9))
     x[:, 4] = 2.0  # a constant unit: 0 after standardising (StandardScaler's convention)
     h = np.eye(40) - 1 / 40
-    k, l = (h @ (a @ a.T) @ h for a in (StandardScaler().fit_transform(x), StandardScaler().fit_transform(y)))
-    expected = np.trace(k @ l) / np.sqrt(np.trace(k @ k) * np.trace(l @ l))
+    k, l_gram = (h @ (a @ a.T) @ h for a in (StandardScaler().fit_transform(x), StandardScaler().fit_transform(y)))
+    expected = np.trace(k @ l_gram) / np.sqrt(np.trace(k @ k) * np.trace(l_gram @ l_gram))
     with config_context(dtype="float64"):
         score = cka_metric(make_features(x, [str(i) for i in range(40)]),
                            make_responses(y, [str(i) for i in range(40)]), standardize=True)

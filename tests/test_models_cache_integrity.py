@@ -88,8 +88,10 @@ def test_disk_full_while_writing_aborts_and_never_renames_the_partial_file(tmp_p
 def test_disk_full_while_finishing_keeps_the_partial_file_and_no_final_file(tmp_path, monkeypatch):
     cache = FeatureCache(tmp_path / "cache")
     writer = cache.writer("k", IDS, chunk_rows=6)
-    writer.write(0, VALUES[:6]); writer.commit(6)
-    writer.write(6, VALUES[6:]); writer.commit(12)
+    writer.write(0, VALUES[:6])
+    writer.commit(6)
+    writer.write(6, VALUES[6:])
+    writer.commit(12)
     monkeypatch.setattr(os, "fsync", _enospc)
     with pytest.raises(StorageError, match="No space left on device"):
         writer.finish()

@@ -58,7 +58,8 @@ def test_random_init_is_seeded_and_does_not_classify(lite0):
 def test_weights_checksum_is_sha256_of_the_weights_file(lite0):
     card = get_card("efficientnet_lite0")
     path = importlib.metadata.distribution(card.weights_package).locate_file(card.weights_file)
-    assert lite0.weights_checksum == hashlib.sha256(open(path, "rb").read()).hexdigest()
+    with open(path, "rb") as weights:
+        assert lite0.weights_checksum == hashlib.sha256(weights.read()).hexdigest()
 
 
 def test_preprocessing_matches_a_torchvision_pipeline():

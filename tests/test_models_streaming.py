@@ -110,7 +110,8 @@ def test_pca_fitted_on_another_folder_matches_sklearn(model, stimuli, fit_stimul
 
 
 def test_chunked_incremental_pca_matches_sklearn_incremental_pca(model, stimuli, fit_stimuli, in_memory):
-    fit_features = Extractor(model, layers=["global_pool"], batch_size=4, cache=False, progress=False).extract(fit_stimuli)
+    extractor = Extractor(model, layers=["global_pool"], batch_size=4, cache=False, progress=False)
+    fit_features = extractor.extract(fit_stimuli)
     projection = Projection(lambda: IncrementalPCA(3), fit_stimuli, fit_chunk=4)
     projected = Extractor(model, layers=["global_pool"], batch_size=4, cache=False, progress=False,
                           projection=projection).extract(stimuli)["global_pool"]

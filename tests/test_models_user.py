@@ -41,7 +41,8 @@ def test_user_module_features_equal_its_hooks_with_weights_from_disk(photos, tmp
     weights = tmp_path / "ckpt" / "net.pt" if weights_as == "file" else tmp_path / "ckpt"
     card = register_user_model("user_net", _net(), preprocessing=PREPROCESSING.transform, layers=["1", "3"],
                                weights=weights, family="CNN", task="demo")
-    assert (card.source, card.weights, card.parameters) == ("user", "local", sum(p.numel() for p in trained.parameters()))
+    n_parameters = sum(p.numel() for p in trained.parameters())
+    assert (card.source, card.weights, card.parameters) == ("user", "local", n_parameters)
     features = Extractor("user_net", batch_size=3, cache=False, progress=False).extract(photos)
     images = torch.stack([PREPROCESSING.transform(photos.load_image(i)) for i in range(len(photos))])
     with torch.no_grad():

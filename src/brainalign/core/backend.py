@@ -22,7 +22,7 @@ BackendName = Literal["numpy", "torch"]
 __all__ = ["BACKENDS", "DTYPES", "BackendName", "asarray", "namespace", "to_numpy"]
 
 
-def namespace(*arrays: Any):
+def namespace(*arrays: Any) -> Any:
     """The array-API namespace of ``arrays`` (``array_api_compat.numpy`` or ``array_api_compat.torch``)."""
     return array_api_compat.array_namespace(*arrays)
 
@@ -46,7 +46,8 @@ def asarray(x: Any, backend: BackendName | None = None, device: str | None = Non
     if backend == "torch":
         import torch
 
-        tensor = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.require(np.asarray(x), requirements="W"))  # read-only (RDM) arrays are copied
+        # read-only (RDM) arrays are copied
+        tensor = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.require(np.asarray(x), requirements="W"))
         return tensor.to(device=device or config["device"] or "cpu", dtype=getattr(torch, dtype))
     raise InvalidInputError(f"backend {backend!r} is not supported; valid: {', '.join(BACKENDS)}")
 

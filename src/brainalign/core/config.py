@@ -84,8 +84,9 @@ def check_device(device: str | None) -> str | None:
                                     f"(torch {torch.__version__}); use --device cpu")
         index = int(device.split(":")[1]) if ":" in device else 0
         if index >= torch.cuda.device_count():
+            count = torch.cuda.device_count()
             raise InvalidInputError(f"device {device!r} does not exist; this machine has "
-                                    f"{torch.cuda.device_count()} CUDA device(s): cuda:0 .. cuda:{torch.cuda.device_count() - 1}")
+                                    f"{count} CUDA device(s): cuda:0 .. cuda:{count - 1}")
     if device == "mps":
         import torch
 

@@ -17,8 +17,9 @@ class InvalidInputError(BrainAlignError, ValueError):
 class UnknownNameError(BrainAlignError, KeyError):
     """A name (model, benchmark, layer, metric, dataset, ...) that is not registered.
 
-    >>> str(UnknownNameError("benchmark", "Kriegeskorte2008.hit-rsa", ["Kriegeskorte2008.hIT-rsa"]))
-    "unknown benchmark 'Kriegeskorte2008.hit-rsa'; did you mean 'Kriegeskorte2008.hIT-rsa'? valid: Kriegeskorte2008.hIT-rsa"
+    >>> error = UnknownNameError("benchmark", "Kriegeskorte2008.hit-rsa", ["Kriegeskorte2008.hIT-rsa"])
+    >>> str(error)  # doctest: +ELLIPSIS
+    "unknown benchmark 'Kriegeskorte2008.hit-rsa'; did you mean 'Kriegeskorte2008.hIT-rsa'? valid: ..."
     """
 
     def __init__(self, kind: str, name: str, choices: Iterable[str]):

@@ -13,6 +13,7 @@ True
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -88,8 +89,8 @@ def _check_ids(stimulus_ids: Sequence[str], n: int, what: str) -> None:
 def _check_unique(ids: list[str], what: str) -> None:
     """Raise naming the repeated ids: rows with the same id cannot be paired with the other array's rows."""
     if len(set(ids)) != len(ids):
-        seen: set[str] = set()
-        repeated = sorted({s for s in ids if s in seen or seen.add(s)})
+        counts = Counter(ids)
+        repeated = sorted(s for s, n in counts.items() if n > 1)
         raise InvalidInputError(
             f"{what}: stimulus ids must be unique; {len(repeated)} appear more than once (e.g. {repeated[:3]})"
         )

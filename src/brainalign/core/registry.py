@@ -52,10 +52,13 @@ class Registry(Generic[T]):
     @overload
     def register(self, name: str, obj: T, *, replace: bool = False) -> T: ...
 
-    def register(self, name, obj=None, *, replace=False):
+    def register(self, name: str, obj: T | None = None, *, replace: bool = False) -> T | Callable[[T], T]:
         """Register ``obj`` as ``name``; without ``obj``, a decorator that does."""
         if obj is None:
-            return lambda decorated: self.register(name, decorated, replace=replace)
+            def decorator(decorated: T) -> T:
+                return self.register(name, decorated, replace=replace)
+
+            return decorator
         existing = self._entries.get(name)
         if existing is not None and existing is not obj and existing != obj and not replace:
             raise InvalidInputError(f"{self.kind} {name!r} is already registered with another definition; "

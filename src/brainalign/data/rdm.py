@@ -34,7 +34,8 @@ _FORMAT = "brainalign.RDM/1"
 
 
 class RDM:
-    """Condensed RDMs ``(n_rdms, n_pairs)`` over ``stimulus_ids``, with their ``distance`` and one descriptor row each."""
+    """Condensed RDMs ``(n_rdms, n_pairs)`` over ``stimulus_ids``, with their ``distance`` and one descriptor row
+    each."""
 
     def __init__(self, condensed: Any, stimulus_ids: Sequence[str], distance: str = "unknown",
                  descriptors: pd.DataFrame | None = None) -> None:
@@ -188,7 +189,8 @@ class RDM:
         """One RDM per subject (sessions averaged, descriptor ``subject``); the RDMs themselves without one.
         RSA scores, bootstraps and permutation tests all average this way, so they describe the same number.
 
-        >>> rdm = RDM([[1.0, 2, 3], [3, 4, 5], [0, 0, 1]], list("abc"), descriptors=pd.DataFrame({"subject": [1, 1, 2]}))
+        >>> rdm = RDM([[1.0, 2, 3], [3, 4, 5], [0, 0, 1]], list("abc"),
+        ...           descriptors=pd.DataFrame({"subject": [1, 1, 2]}))
         >>> rdm.subject_means().condensed.tolist()
         [[2.0, 3.0, 4.0], [0.0, 0.0, 1.0]]
         """

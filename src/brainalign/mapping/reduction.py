@@ -273,7 +273,8 @@ def concatenate_layers(layers: Sequence[xr.DataArray]) -> xr.DataArray:
     names = [str(layer.attrs.get("layer", f"layer{i}")) for i, layer in enumerate(layers)]
     values = np.concatenate([to_numpy(a.values).reshape(a.shape[0], -1) for a in aligned], axis=1)
     joined = make_features(values, stimulus_ids(reference), layer="+".join(names), model=reference.attrs.get("model"))
-    return joined.assign_coords(layer=(UNIT, [n for n, a in zip(names, aligned, strict=True) for _ in range(a.shape[1])]))
+    labels = [n for n, a in zip(names, aligned, strict=True) for _ in range(a.shape[1])]
+    return joined.assign_coords(layer=(UNIT, labels))
 
 
 def layer_block_sizes(features: xr.DataArray) -> list[int]:

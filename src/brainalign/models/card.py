@@ -5,10 +5,10 @@
 ...                  modality="image", parameters=11689512, default_layers=["layer4"], input_size=224)
 >>> card.weights, card.resize_size
 ('none', 256)
->>> ModelCard(**{**card.as_dict(), "family": "cnn"})
+>>> ModelCard(**{**card.as_dict(), "family": "cnn"})  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-brainalign.core.errors.InvalidInputError: model card 'tiny': family 'cnn' is not valid; valid: CNN, ViT, hybrid, recurrent, LLM, multimodal, MLP
+brainalign.core.errors.InvalidInputError: model card 'tiny': family 'cnn' is not valid; valid: CNN, ViT, hybrid, ...
 """
 
 from __future__ import annotations

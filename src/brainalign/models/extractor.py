@@ -202,7 +202,7 @@ class Extractor:
                           unit="batch", disable=not self.progress):
             stop = min(start + self.batch_size, n)
 
-            def store(layer: str, values: np.ndarray) -> None:
+            def store(layer: str, values: np.ndarray, start: int = start) -> None:
                 reducer = reducers.get(layer)
                 sinks[layer].write(start, values if reducer is None else project(reducer, values))
 

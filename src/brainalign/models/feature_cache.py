@@ -45,7 +45,8 @@ def feature_key(model: Any, layer: str, stimuli: Any, projection: str | None = N
     """
     card = model.card
     parts = [card.identifier, card.source, card.architecture, model.weights_checksum, layer,
-             model.preprocessing.as_dict(), fingerprint or stimuli.fingerprint(), list(stimuli.stimulus_ids), torch.__version__]
+             model.preprocessing.as_dict(), fingerprint or stimuli.fingerprint(), list(stimuli.stimulus_ids),
+             torch.__version__]
     return content_hash(*parts, *([projection] if projection is not None else []))
 
 

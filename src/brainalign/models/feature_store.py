@@ -110,7 +110,8 @@ class FeatureStore:
         features = make_features(self.values[()], self.stimulus_ids, layer=attrs.get("layer"), model=attrs.get("model"))
         if "layer_blocks" in attrs:
             names, sizes = attrs["layer_names"], attrs["layer_blocks"]
-            features = features.assign_coords(layer=(UNIT, [n for n, s in zip(names, sizes, strict=True) for _ in range(s)]))
+            labels = [n for n, s in zip(names, sizes, strict=True) for _ in range(s)]
+            features = features.assign_coords(layer=(UNIT, labels))
         return features
 
     def verify(self) -> None:

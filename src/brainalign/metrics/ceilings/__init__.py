@@ -1,1 +1,4 @@
-"""Ceilings: how well a perfect model could score given the data's noise (split-half reliability, RDM noise ceilings)."""
+"""Ceilings: how well a perfect model could score given the data's noise.
+
+Split-half reliability and RDM noise ceilings.
+"""

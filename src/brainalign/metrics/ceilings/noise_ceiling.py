@@ -142,7 +142,8 @@ def _bounds_per_group(vectors: Any, method: str, group_index: np.ndarray | None 
         pooled_all, pooled_others = rank_rows(pooled_all, weights), rank_rows(pooled_others, weights)
     ranked = method in RANK_METHODS
     upper_sim = compare_vectors(pooled_all, vectors, method, weights=weights, ranked=ranked)[..., 0, :]  # (..., n_rdms)
-    lower_sim = xp.sum(compare_vectors(pooled_others, vectors, method, weights=weights, ranked=ranked) * member, axis=-2)
+    lower = compare_vectors(pooled_others, vectors, method, weights=weights, ranked=ranked)
+    lower_sim = xp.sum(lower * member, axis=-2)
     per_group = (member / sizes)  # mean within each subject
     upper = xp.matrix_transpose(per_group @ upper_sim[..., None])[..., 0, :]
     lower = xp.matrix_transpose(per_group @ lower_sim[..., None])[..., 0, :]

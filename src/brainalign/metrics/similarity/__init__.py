@@ -1,1 +1,3 @@
-"""Similarity metrics: RDMs and their comparison (RSA, weighted, temporal, searchlight), CKA, matching, distributions."""
+"""Similarity metrics: RDMs and their comparison (RSA, weighted, temporal, searchlight), CKA, matching,
+distributions.
+"""

@@ -75,7 +75,7 @@ def _rbf_from_dot(dot: Any, bandwidth_factor: float) -> Any:
     return xp.exp(-sq_dist / (2 * (bandwidth_factor * median) ** 2))
 
 
-def hsic(k: Any, l: Any, unbiased: bool = False) -> Any:
+def hsic(k: Any, l_gram: Any, unbiased: bool = False) -> Any:
     """Hilbert–Schmidt independence criterion of two n × n Gram matrices (a 0-d array).
 
     Biased: ``tr(K H L H) / (n - 1)²``. Unbiased (Song et al. 2012, needs n ≥ 4), with zeroed diagonals
@@ -86,19 +86,20 @@ def hsic(k: Any, l: Any, unbiased: bool = False) -> Any:
     >>> float(hsic(k, k))
     1.0
     """
-    xp = namespace(k, l)
+    xp = namespace(k, l_gram)
     n = k.shape[0]
-    if k.shape != (n, n) or l.shape != (n, n):
-        raise InvalidInputError(f"HSIC needs two square Grams of the same size; got {tuple(k.shape)}, {tuple(l.shape)}")
+    if k.shape != (n, n) or l_gram.shape != (n, n):
+        raise InvalidInputError(
+            f"HSIC needs two square Grams of the same size; got {tuple(k.shape)}, {tuple(l_gram.shape)}")
     if not unbiased:
-        return xp.sum(_double_centre(k) * l) / (n - 1) ** 2
+        return xp.sum(_double_centre(k) * l_gram) / (n - 1) ** 2
     if n < 4:
         raise InvalidInputError(f"unbiased HSIC needs at least 4 stimuli; got {n}")
     off_diagonal = 1 - xp.eye(n, dtype=k.dtype, device=array_api_compat.device(k))
-    k, l = k * off_diagonal, l * off_diagonal
-    k_rows, l_rows = xp.sum(k, axis=1), xp.sum(l, axis=1)
+    k, l_gram = k * off_diagonal, l_gram * off_diagonal
+    k_rows, l_rows = xp.sum(k, axis=1), xp.sum(l_gram, axis=1)
     total = (
-        xp.sum(k * l)
+        xp.sum(k * l_gram)
         + xp.sum(k_rows) * xp.sum(l_rows) / ((n - 1) * (n - 2))
         - 2 * xp.sum(k_rows * l_rows) / (n - 2)
     )
@@ -113,7 +114,7 @@ def _double_centre(k: Any) -> Any:
     return k - row_means - col_means + xp.mean(k)
 
 
-def cka_from_grams(k: Any, l: Any, unbiased: bool = False) -> float:
+def cka_from_grams(k: Any, l_gram: Any, unbiased: bool = False) -> float:
     """CKA of two precomputed n × n Gram matrices (e.g. accumulated block by block out of core).
 
     >>> import numpy as np
@@ -121,11 +122,11 @@ def cka_from_grams(k: Any, l: Any, unbiased: bool = False) -> float:
     >>> round(cka_from_grams(x @ x.T, 2 * x @ x.T), 6)
     1.0
     """
-    denominator = hsic(k, k, unbiased) * hsic(l, l, unbiased)
+    denominator = hsic(k, k, unbiased) * hsic(l_gram, l_gram, unbiased)
     if not float(denominator) > 0:
         return _undefined("one representation has zero (or negative unbiased) self-HSIC, e.g. the same features "
                           "for every stimulus")
-    return float(hsic(k, l, unbiased)) / math.sqrt(float(denominator))
+    return float(hsic(k, l_gram, unbiased)) / math.sqrt(float(denominator))
 
 
 def standardized_columns(x: Any) -> Any:

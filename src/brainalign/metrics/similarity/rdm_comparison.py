@@ -295,7 +295,8 @@ def _tied_pairs(changes: Any) -> Any:
     """Number of tied pairs per row of a sorted array, given where consecutive values change."""
     xp = namespace(changes)
     device = getattr(changes, "device", None)
-    position = xp.broadcast_to(xp.arange(changes.shape[-1] + 1, device=device), (*changes.shape[:-1], changes.shape[-1] + 1))
+    width = changes.shape[-1] + 1
+    position = xp.broadcast_to(xp.arange(width, device=device), (*changes.shape[:-1], width))
     true = xp.ones((*changes.shape[:-1], 1), dtype=xp.bool, device=device)
     start = cummax(xp.where(xp.concat([true, changes], axis=-1), position, 0))
     return xp.astype(xp.sum(position - start, axis=-1), xp.float64)

@@ -162,7 +162,8 @@ def _precision(precision: Any, batch: Any, distance: str, settings: ComputeSetti
         if precision != "shrinkage":
             raise UnknownNameError("precision", precision, PRECISIONS)
         if batch.ndim != 4:
-            raise InvalidInputError("precision='shrinkage' needs runs (stimulus, channel, run); pass a precision matrix")
+            raise InvalidInputError(
+                "precision='shrinkage' needs runs (stimulus, channel, run); pass a precision matrix")
         xp = namespace(batch)
         residuals = batch - xp.mean(batch, axis=3, keepdims=True)  # (time, stimulus, channel, run)
         n_stim, n_runs = batch.shape[1], batch.shape[3]
@@ -200,10 +201,7 @@ def _condensed_distances(x: Any, distance: str, prec: Any | None, block_size: in
 def _check_defined(values: Any, distance: str, ids: Sequence[str]) -> None:
     """Raise naming the stimuli whose features are constant (correlation) or all zero (cosine): 0 / 0 distances."""
     values = to_numpy(values)
-    if distance == "correlation":
-        bad = np.all(values == values[:, :1], axis=1)
-    else:
-        bad = ~np.any(values != 0, axis=1)
+    bad = np.all(values == values[:, :1], axis=1) if distance == "correlation" else ~np.any(values != 0, axis=1)
     bad = np.flatnonzero(bad.reshape(len(ids), -1).any(axis=1))
     if bad.size:
         what = "constant features (zero variance)" if distance == "correlation" else "all-zero features"

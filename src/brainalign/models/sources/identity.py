@@ -158,7 +158,8 @@ class _Fingerprint:
         if dataclasses.is_dataclass(value):
             fields = {f.name: self.value(getattr(value, f.name), where) for f in dataclasses.fields(value)}
             return ["dataclass", type(value).__module__, type(value).__qualname__, fields]
-        if callable(value) and isinstance(getattr(type(value), "__call__", None), types.FunctionType):
+        # B004 misfires: this reads the class's own __call__ (to fingerprint its code), it is not a callability test
+        if callable(value) and isinstance(getattr(type(value), "__call__", None), types.FunctionType):  # noqa: B004
             state = getattr(value, "__dict__", {})
             return ["callable-object", self.value(type(value).__call__, where), self.value(dict(state), where)]
         return self._unhashable(value, where)

@@ -48,7 +48,8 @@ class OnnxModel(SourceModel):
         images = np.stack([transform(stimuli.load_image(i)).numpy() for i in indices])
         session = self._session(tuple(layers))
         values = session.run(list(layers), {session.get_inputs()[0].name: images})
-        return {layer: value.reshape(len(indices), -1).astype(np.float32) for layer, value in zip(layers, values, strict=True)}
+        return {layer: value.reshape(len(indices), -1).astype(np.float32)
+                for layer, value in zip(layers, values, strict=True)}
 
     def _session(self, layers: tuple[str, ...]) -> Any:
         """An onnxruntime session whose outputs include ``layers``."""

@@ -6,10 +6,10 @@ entry-point group (a card naming such a source is valid once the package is inst
 
 >>> MODEL_SOURCES.names()
 ['onnx', 'sentence-transformers', 'timm', 'torchvision', 'transformers', 'user']
->>> MODEL_SOURCES.get("tensorflow")
+>>> MODEL_SOURCES.get("tensorflow")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-brainalign.core.errors.UnknownNameError: unknown model source 'tensorflow'; valid: onnx, sentence-transformers, timm, torchvision, transformers, user
+brainalign.core.errors.UnknownNameError: unknown model source 'tensorflow'; valid: onnx, sentence-transformers, ...
 """
 
 from __future__ import annotations

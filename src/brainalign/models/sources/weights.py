@@ -100,7 +100,8 @@ def load_state_dict_in_order(module: torch.nn.Module, state: dict[str, torch.Ten
     if set(state) == set(own):
         module.load_state_dict(state)
         return
-    shapes_match = len(state) == len(own) and all(a.shape == b.shape for a, b in zip(state.values(), own.values(), strict=True))
+    shapes_match = len(state) == len(own) and all(
+        a.shape == b.shape for a, b in zip(state.values(), own.values(), strict=True))
     if not shapes_match:
         raise InvalidInputError(
             f"weights of {card.identifier!r} do not fit architecture {card.architecture!r}: "
