@@ -10,15 +10,14 @@ Backend, device and dtype default to the compute context (:func:`brainalign.core
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import array_api_compat
 import numpy as np
 
-from brainalign.core.config import BACKENDS, DTYPES, get_config
+from brainalign.core.config import BACKENDS, DTYPES, BackendName, get_config
 from brainalign.core.errors import InvalidInputError
 
-BackendName = Literal["numpy", "torch"]
 __all__ = ["BACKENDS", "DTYPES", "BackendName", "asarray", "namespace", "to_numpy"]
 
 

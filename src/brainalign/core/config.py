@@ -32,10 +32,11 @@ import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from brainalign.core.errors import InvalidInputError
 
+BackendName = Literal["numpy", "torch"]
 BACKENDS = ("numpy", "torch")
 DTYPES = ("float32", "float64")
 _DEVICE_PATTERN = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
@@ -165,7 +166,7 @@ def config_context(**settings: Any) -> Iterator[dict[str, Any]]:
 class ComputeSettings(NamedTuple):
     """What one computation runs with: resolved from the context and its inputs."""
 
-    backend: str
+    backend: BackendName
     device: str
     dtype: str
     working_memory: int

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
+import numpy as np
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -58,7 +59,7 @@ class RidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
     'kernel'
     """
 
-    def __init__(self, alphas: Sequence[float] = DEFAULT_ALPHAS, *, cv: CV = DEFAULT_CV,
+    def __init__(self, alphas: Sequence[float] | np.ndarray = DEFAULT_ALPHAS, *, cv: CV = DEFAULT_CV,
                  alpha_per_target: bool = True, fit_intercept: bool = True,
                  solver: Literal["auto", "primal", "kernel"] = "auto",
                  target_batch_size: int = DEFAULT_TARGET_BATCH_SIZE, seed: int = 0):

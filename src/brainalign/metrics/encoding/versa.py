@@ -65,10 +65,13 @@ def versa(
     ids = np.asarray(stimulus_ids(align(source, target)[1]))
     estimator = RidgeCV(alphas, cv=inner_cv, seed=seed) if estimator is None else estimator
     result = cross_validated_predictions(estimator, X, Y, resolve_splits(len(Y), splits, n_splits, seed))
-    per_split = np.asarray([
-        float(compare_rdms(compute_rdm(predicted, ids[test], distance), compute_rdm(measured, ids[test], distance),
-                           method)[0, 0])
-        for predicted, measured, (_, test) in zip(result.predictions, result.targets, result.splits, strict=True)])
+    per_split_values = []
+    for predicted, measured, (_, test) in zip(result.predictions, result.targets, result.splits, strict=True):
+        test_ids = ids[test].tolist()
+        predicted_rdm = compute_rdm(predicted, test_ids, distance)
+        measured_rdm = compute_rdm(measured, test_ids, distance)
+        per_split_values.append(float(compare_rdms(predicted_rdm, measured_rdm, method)[0, 0]))
+    per_split = np.asarray(per_split_values)
     error = float(per_split.std(ddof=1) / np.sqrt(len(per_split))) if len(per_split) > 1 else float("nan")
     score = Score(value=float(per_split.mean()), error=error, per_split=per_split)
     score.provenance.update(metric="versa", n_splits=len(result.splits), **provenance)

@@ -98,7 +98,7 @@ def _as_array(features: Any, ids: Sequence[str] | None, time: Sequence[Any] | No
         order = [STIMULUS, channel] + [d for d in (REPETITION, TIME) if d in features.dims]
         extra = set(features.dims) - set(order)
         if extra:
-            raise InvalidInputError(f"cannot compute an RDM over dims {sorted(extra)}; expected {order}")
+            raise InvalidInputError(f"cannot compute an RDM over dims {sorted(extra, key=str)}; expected {order}")
         features = features.transpose(*order)
         if REPETITION in features.dims and distance != "crossnobis":
             features = features.mean(REPETITION, skipna=True)
@@ -184,7 +184,7 @@ def _condensed_distances(x: Any, distance: str, prec: Any | None, block_size: in
     xp = namespace(x)
     n, p = x.shape[1], x.shape[2]
     left, right, self_sim = _gram_factors(x, distance, prec)
-    blocks = []
+    blocks: list[Any] = []
     for i0 in range(0, n - 1, block_size):
         i1 = min(i0 + block_size, n - 1)
         if distance == "manhattan":

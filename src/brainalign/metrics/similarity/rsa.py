@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -131,7 +132,7 @@ def _net2brain_score(subjects: RDM, per_subject: np.ndarray, comparison: str, pr
     """Net2Brain's R², SEM, significance and plain-mean noise ceilings (module docstring) from the r per subject."""
     squared = per_subject**2
     raw = float(squared.mean())
-    extra = {"convention": "net2brain", "units": "R²", "r_per_subject": per_subject}
+    extra: dict[str, Any] = {"convention": "net2brain", "units": "R²", "r_per_subject": per_subject}
     if subjects.n_rdms < 2 or math.isnan(raw):
         return Score(value=raw, raw=raw, per_split=squared, extra=extra, provenance=provenance)
     lower_r, upper_r = rdm_noise_ceiling_per_subject(subjects, comparison, pooling="plain-mean")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import gzip
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -151,7 +151,10 @@ def searchlight_rsa_nifti(
         raise InvalidInputError(f"output must end with .nii or .nii.gz; got {os.fspath(output)!r}")
     image = nib.load(os.fspath(image)) if isinstance(image, (str, os.PathLike)) else image
     if mask is not None and not isinstance(mask, np.ndarray):
-        mask = (nib.load(os.fspath(mask)) if isinstance(mask, (str, os.PathLike)) else mask).get_fdata() > 0
+        if isinstance(mask, (str, os.PathLike)):
+            # a NIfTI path loads as a spatial image (get_fdata); nib.load is typed as the generic base class
+            mask = cast("nib.spatialimages.SpatialImage", nib.load(os.fspath(mask)))
+        mask = mask.get_fdata() > 0
     rsa_map = searchlight_rsa(image.get_fdata(dtype=np.float32), stimulus_ids, model_rdm, mask=mask, **options)
     result = nib.Nifti1Image(rsa_map.astype(np.float32), image.affine)
     if output is not None:
