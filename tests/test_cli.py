@@ -31,9 +31,9 @@ def test_list_metrics_includes_rsa_and_ridge():
 
 
 def test_unknown_model_fails_with_the_valid_choices():
-    result = runner.invoke(app, ["score", "--model", "efficientnet_lite9", "--benchmark", "Kriegeskorte2008.mIT-rsa"])
+    result = runner.invoke(app, ["score", "--model", "efficientnet_lte0", "--benchmark", "Kriegeskorte2008.mIT-rsa"])
     assert result.exit_code == 2
-    assert "efficientnet_lite9" in result.output and "efficientnet_lite0" in result.output
+    assert "efficientnet_lte0" in result.output and "efficientnet_lite0" in result.output
 
 
 def test_unknown_layer_fails_with_the_valid_layers(shared_data):

@@ -51,7 +51,8 @@ def test_search_filters_on_taxonomy_and_parameters():
     assert {"squeezenet1_0", "squeezenet1_1", "lcnet_050"} <= set(table.identifier)
     assert (table.family == "CNN").all() and (table.parameters <= 2_000_000).all()
     assert set(search_models(weights="offline").identifier) == {
-        "efficientnet_lite0", "efficientnet_lite0_frames", "all_minilm_l6_v2"}
+        "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2", "efficientnet_lite0_frames",
+        "all_minilm_l6_v2"}
     assert set(search_models(family="MLP").identifier) >= {"mixer_s16_224", "resmlp_12_224"}
 
 
@@ -74,5 +75,50 @@ def test_unknown_model_and_invalid_cards_name_the_valid_choices():
     fields = get_card("efficientnet_lite0").as_dict()
     with pytest.raises(InvalidInputError, match="training_method 'trained' is not valid; valid: supervised"):
         ModelCard(**{**fields, "training_method": "trained"})
-    with pytest.raises(InvalidInputError, match="weights 'none' .* goes with training_method 'random'"):
+    with pytest.raises(InvalidInputError, match="weights 'random' .* goes with training_method 'random'"):
+        ModelCard(**{**fields, "weights": "random"})
+    with pytest.raises(InvalidInputError, match="weights 'none' is not valid; valid: offline, random, hub, local"):
         ModelCard(**{**fields, "weights": "none"})
+
+
+def test_every_entry_states_its_training_status():
+    table = search_models()
+    untrained = table[table.weights == "random"]
+    assert len(table) == 150 and len(untrained) == 145  # 146 entries before + lite1, lite2 and their twins
+    assert (untrained.training_status == "random").all() and (untrained.training_method == "random").all()
+    assert set(table.training_status) == {"random", "ImageNet-1k", get_card("all_minilm_l6_v2").training_data}
+    for identifier in untrained.identifier:
+        notes = get_card(identifier).notes
+        assert "UNTRAINED" in notes or "untrained control" in notes, identifier
+        if "UNTRAINED" in notes:
+            assert "hub" in notes, identifier
+    assert get_card("alexnet").training_status == "random"
+    assert set(search_models(training_status="imagenet-1k").identifier) == {
+        "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2", "efficientnet_lite0_frames"}
+    assert set(search_models(training_method="random").identifier) == set(untrained.identifier)
+
+
+@pytest.mark.parametrize("identifier", ["efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"])
+def test_derived_random_twin_equals_the_explicit_catalog_twin(identifier):
+    from brainalign.models.card import random_twin
+
+    explicit = get_card(identifier + "_random")
+    assert random_twin(get_card(identifier)) == explicit
+    assert explicit.parameters == get_card(identifier).parameters
+
+
+def test_any_entry_has_a_random_twin_that_loads_seeded():
+    card = get_card("squeezenet1_1_random")  # not in the catalog: derived from squeezenet1_1
+    assert "squeezenet1_1_random" not in list_models()
+    assert (card.architecture, card.weights, card.training_method, card.training_data) == (
+        "squeezenet1_1", "random", "random", "none")
+    video = get_card("efficientnet_lite0_frames_random")
+    assert video.modality == "video" and video.extra == get_card("efficientnet_lite0_frames").extra
+    assert video.weights_file is None and video.training_status == "random"
+    first, again = (load_model("squeezenet1_1_random", seed=3) for _ in range(2))
+    assert first.weights_checksum == "random-seed3"
+    assert torch.equal(first.module.features[0].weight, again.module.features[0].weight)
+    with pytest.raises(UnknownNameError, match="unknown model 'squeezenet1_1_randm'; did you mean 'squeezenet1_1'"):
+        get_card("squeezenet1_1_randm")
+    with pytest.raises(UnknownNameError):
+        get_card("nonexistent_net_random")

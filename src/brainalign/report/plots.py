@@ -35,7 +35,9 @@ def plot_layer_scores(table: pd.DataFrame, path: str | Path, *, dpi: int = 150, 
         layers = list(dict.fromkeys(part["layer"]))
         for model, rows in part.groupby("model", sort=False):
             rows = rows.set_index("layer").reindex(layers)
-            ax.errorbar(range(len(layers)), rows["raw"], yerr=rows["error"], marker="o", capsize=2, label=model)
+            status = rows["weights"].dropna().iloc[0] if "weights" in rows and rows["weights"].notna().any() else ""
+            label = f"{model} ({status})" if status else model
+            ax.errorbar(range(len(layers)), rows["raw"], yerr=rows["error"], marker="o", capsize=2, label=label)
         ceiling = part["ceiling_raw_units"].dropna()
         if not ceiling.empty:
             reliable = bool(part["normalised"].any()) if "normalised" in part else True

@@ -33,8 +33,8 @@ from brainalign.core.errors import InvalidInputError
 from brainalign.core.score import Score
 from brainalign.store.results import ResultsStore
 
-RESULT_COLUMNS = ["model", "layer", "benchmark", "benchmark_version", "metric", "units", "score", "raw", "ceiling",
-                  "ceiling_raw_units", "error", "normalised"]
+RESULT_COLUMNS = ["model", "weights", "layer", "benchmark", "benchmark_version", "metric", "units", "score", "raw",
+                  "ceiling", "ceiling_raw_units", "error", "normalised"]
 PROVENANCE_COLUMNS = ["weights_checksum", "metric_options", "brainalign_version", "seed", "n_splits", "data_sha256",
                       "packages", "time"]
 _PACKAGES = ("numpy", "scipy", "scikit-learn", "torch", "xarray", "pandas")
@@ -48,6 +48,7 @@ class LayerScores:
     benchmark: Benchmark
     scores: dict[str, Score]
     weights_checksum: str = ""
+    weights: str = ""  # training status of the model's weights: e.g. "ImageNet-1k", or "random"
 
     @property
     def best_layer(self) -> str | None:
@@ -56,7 +57,7 @@ class LayerScores:
 
     def table(self) -> pd.DataFrame:
         """One row per layer with the columns of :data:`RESULT_COLUMNS` and :data:`PROVENANCE_COLUMNS`."""
-        rows = [result_row(self.model, self.weights_checksum, self.benchmark, layer, score)
+        rows = [result_row(self.model, self.weights_checksum, self.benchmark, layer, score, weights=self.weights)
                 for layer, score in self.scores.items()]
         return pd.DataFrame(rows, columns=RESULT_COLUMNS + PROVENANCE_COLUMNS)
 
@@ -70,11 +71,12 @@ def row_key(model: str, weights_checksum: str, benchmark: Benchmark, layer: str)
             "brainalign_version": brainalign.__version__}
 
 
-def result_row(model: str, weights_checksum: str, benchmark: Benchmark, layer: str, score: Score) -> dict[str, Any]:
-    """One results-table row: the score, its units and its provenance."""
+def result_row(model: str, weights_checksum: str, benchmark: Benchmark, layer: str, score: Score, *,
+               weights: str = "") -> dict[str, Any]:
+    """One results-table row: the score, its units, the model's training status (``weights``) and provenance."""
     normalised = _normalised(score)
     return {
-        **row_key(model, weights_checksum, benchmark, layer),
+        **row_key(model, weights_checksum, benchmark, layer), "weights": weights,
         "metric": benchmark.metric, "units": benchmark.units(normalised), "score": score.value, "raw": score.raw,
         "ceiling": score.ceiling, "ceiling_raw_units": benchmark.ceiling_in_raw_units(score), "error": score.error,
         "normalised": normalised, "seed": score.provenance.get("seed"), "n_splits": score.provenance.get("n_splits"),
@@ -168,7 +170,7 @@ def score(
     layers = list(layers) if layers else list(loaded.card.default_layers)
     with config_context(device=device):
         features = Extractor(loaded, layers=layers, batch_size=batch_size, device=device).extract(stimuli)
-        results = LayerScores(loaded.card.identifier, bench, {}, loaded.weights_checksum)
+        results = LayerScores(loaded.card.identifier, bench, {}, loaded.weights_checksum, loaded.card.training_status)
         for layer in layers:
             results.scores[layer] = bench(features[layer])
             if store is not None:

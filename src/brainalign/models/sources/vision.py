@@ -28,12 +28,12 @@ from brainalign.models.sources.weights import (
 @MODEL_SOURCES.register("torchvision")
 @MODEL_SOURCES.register("timm")
 def load_vision_model(card: ModelCard, device: str = "cpu", seed: int = 0) -> LoadedModel:
-    """Build the architecture of ``card`` and load its weights; ``weights = "none"`` draws a random initialisation
+    """Build the architecture of ``card`` and load its weights; ``weights = "random"`` draws a random initialisation
     with ``seed`` (the same seed always gives the same network)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         module = _build_architecture(card)
-    if card.weights == "none":
+    if card.weights == "random":
         checksum = f"random-seed{seed}"
     else:
         path = offline_weights_path(card) if card.weights == "offline" else hub_weights_path(card)
