@@ -1,0 +1,127 @@
+"""A CI and p-value on every score: encoding scores from their held-out predictions (no refit), CKA from its
+Gram matrices, and a `Score` carrying both; the SEM over CV splits stays labelled as what it is.
+
+* :func:`encoding_with_uncertainty` — the engine's score plus a stimulus (or subject) bootstrap CI and a
+  permutation p-value (:mod:`brainalign.metrics.encoding.bootstrap`).
+* :func:`bootstrap_cka` — linear CKA of stimulus resamples as weighted sums over the original Grams (all samples
+  in a few matrix products) and a permutation p-value (stimuli of one Gram relabelled).
+* :func:`with_uncertainty` — a `Score` with ``ci_low``, ``ci_high``, ``p_value`` in ``extra`` and
+  ``extra["error_kind"]`` saying what ``error`` is. RSA has :func:`brainalign.stats.bootstrap.bootstrap_rsa`
+  and :func:`brainalign.stats.permutation.permutation_test_rsa`.
+
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> x = rng.normal(size=(40, 5))
+>>> result = bootstrap_cka(x @ x.T, (x + rng.normal(size=(40, 5))) @ (x + rng.normal(size=(40, 5))).T,
+...                        n_samples=200, n_permutations=99)
+>>> bool(result.ci_low < result.value < result.ci_high), result.p_value
+(True, 0.01)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from brainalign.core.backend import to_numpy
+from brainalign.core.config import rows_per_block
+from brainalign.core.errors import InvalidInputError
+from brainalign.core.score import Score
+from brainalign.mapping.cv import Splits
+from brainalign.metrics.encoding.bootstrap import (Uncertainty, bootstrap_encoding, bootstrap_subjects,
+                                                   percentile_bounds, stimulus_counts)
+from brainalign.metrics.encoding.engine import (cross_validated_predictions, encoding_matrices, resolve_splits,
+                                                score_correlations)
+from brainalign.metrics.similarity.cka import _double_centre
+
+SPLIT_ERROR = "SEM over splits"
+
+
+def with_uncertainty(score: Score, uncertainty: Uncertainty) -> Score:
+    """``score`` with the CI and p-value of ``uncertainty`` in ``extra`` (``error`` keeps its meaning, named in
+    ``extra["error_kind"]``: the SEM over splits is never a CI).
+
+    >>> s = with_uncertainty(Score(0.5, error=0.02, per_split=np.array([0.4, 0.6])),
+    ...                      Uncertainty(0.5, np.zeros(3), 0.41, 0.58, 0.95, 0.001, "permutation", "stimuli"))
+    >>> s.extra["ci_low"], s.extra["error_kind"]
+    (0.41, 'SEM over splits')
+    """
+    extra = {**score.extra, **uncertainty.as_extra()}
+    if score.per_split is not None and not math.isnan(score.error):
+        extra.setdefault("error_kind", SPLIT_ERROR)
+    return Score(score.value, score.raw, score.ceiling, score.error, score.per_neuroid, score.per_split, extra,
+                 dict(score.provenance))
+
+
+def encoding_with_uncertainty(source: xr.DataArray, target: xr.DataArray, estimator: Any, *,
+                              splits: Splits | None = None, n_splits: int = 5, seed: int = 0,
+                              ceiling: np.ndarray | None = None, n_samples: int = 1000, ci: float = 0.95,
+                              resample: str = "stimuli", n_permutations: int = 1000) -> Score:
+    """The engine's encoding `Score` of ``estimator`` plus a bootstrap CI of its ``value`` over the held-out
+    stimuli (``resample="stimuli"``, with a permutation p-value) or over subjects (``"subjects"``: the responses'
+    ``subject`` neuroid coordinate), without refitting.
+
+    >>> from brainalign.data.synthetic import simulated_brain
+    >>> from brainalign.mapping.linear import LinearRegression
+    >>> brain = simulated_brain(n_stimuli=80, n_features=4, n_neuroids=3, snr=2.0)
+    >>> score = encoding_with_uncertainty(brain.features, brain.responses, LinearRegression(), n_samples=200)
+    >>> bool(score.extra["ci_low"] < score.value < score.extra["ci_high"]), score.extra["p_value"] < 0.01
+    (True, True)
+    """
+    X, Y = encoding_matrices(source, target)
+    splits = resolve_splits(len(Y), splits, n_splits, seed)
+    cv = cross_validated_predictions(estimator, X, Y, splits)
+    score = score_correlations(cv.correlations(), ceiling)
+    if resample == "stimuli":
+        uncertainty = bootstrap_encoding(cv, n_samples=n_samples, ci=ci, ceiling=ceiling,
+                                         n_permutations=n_permutations, seed=seed)
+    elif resample == "subjects":
+        if "subject" not in target.coords or target.coords["subject"].dims != ("neuroid",):
+            raise InvalidInputError("resample='subjects' needs a 'subject' coordinate on the responses' neuroids")
+        uncertainty = bootstrap_subjects(cv, target.coords["subject"].values, n_samples=n_samples, ci=ci,
+                                         ceiling=ceiling, seed=seed)
+    else:
+        raise InvalidInputError(f"resample must be 'stimuli' or 'subjects'; got {resample!r}")
+    score.provenance.update(n_splits=len(splits), seed=seed)
+    return with_uncertainty(score, uncertainty)
+
+
+def _weighted_hsic(counts: np.ndarray, k: np.ndarray, l: np.ndarray) -> np.ndarray:
+    """``tr(K* H L* H)`` (biased HSIC × (n-1)², a factor that cancels in CKA) of each stimulus resample
+    ``counts`` ``(B, n)``: with ``m = K c / n``, ``cᵀ(K∘L)c - 2 Σ c_i m_i (L c)_i + (cᵀKc)(cᵀLc) / n²``."""
+    n = counts.sum(1)
+    ck, cl = counts @ k, counts @ l
+    return (np.einsum("bi,bi->b", counts @ (k * l), counts) - 2 / n * np.einsum("bi,bi,bi->b", counts, ck, cl)
+            + np.einsum("bi,bi->b", ck, counts) * np.einsum("bi,bi->b", cl, counts) / n**2)
+
+
+def bootstrap_cka(k: Any, l: Any, *, n_samples: int = 1000, ci: float = 0.95, n_permutations: int = 1000,
+                  seed: int | None = 0) -> Uncertainty:
+    """Stimulus-bootstrap percentile CI of the (biased) CKA of Gram matrices ``k`` and ``l`` (n × n, e.g.
+    ``gram(x)``; a drawn stimulus repeats its rows and columns, the kernel itself is kept) and the permutation
+    p-value of "CKA > chance" (stimuli of ``l`` relabelled). See the module example."""
+    k, l = np.asarray(to_numpy(k), dtype=float), np.asarray(to_numpy(l), dtype=float)
+    n = k.shape[0]
+    if k.shape != (n, n) or l.shape != (n, n):
+        raise InvalidInputError(f"CKA needs two square Grams of the same size; got {k.shape} and {l.shape}")
+    counts = stimulus_counts([n], n_samples, seed)[0]
+    ones = np.ones((1, n))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = float((_weighted_hsic(ones, k, l) / np.sqrt(_weighted_hsic(ones, k, k) * _weighted_hsic(ones, l, l)))[0])
+        samples = _weighted_hsic(counts, k, l) / np.sqrt(_weighted_hsic(counts, k, k) * _weighted_hsic(counts, l, l))
+    samples = np.where(np.isfinite(samples), samples, np.nan)
+    low, high = percentile_bounds(samples, ci, "CKA")
+    centred = _double_centre(k)
+    scale = math.sqrt(float(np.sum(centred * k)) * float(np.sum(_double_centre(l) * l)))
+    rng = np.random.default_rng(None if seed is None else seed + 1)
+    null = []
+    batch = rows_per_block(16 * n * n, n_permutations)
+    for start in range(0, n_permutations, batch):
+        order = np.argsort(rng.random((min(batch, n_permutations - start), n)), axis=1)
+        null.append(np.einsum("bij,ij->b", l[order[:, :, None], order[:, None, :]], centred, optimize=True) / scale)
+    null = np.concatenate(null)
+    p_value = float((1 + np.sum(null >= value)) / (1 + n_permutations)) if math.isfinite(value) else math.nan
+    return Uncertainty(value, samples, low, high, ci, p_value, "permutation of stimuli", "stimuli")
