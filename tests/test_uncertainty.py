@@ -16,12 +16,15 @@ from brainalign.mapping.linear import LinearRegression
 from brainalign.mapping.ridge import RidgeCV
 from brainalign.metrics.ceilings.reliability import split_half_reliability
 from brainalign.metrics.encoding.bootstrap import bootstrap_encoding, bootstrap_subjects
-from brainalign.metrics.encoding.engine import (cross_validated_predictions, encoding_score, resolve_splits,
-                                                ridge_encoding)
+from brainalign.metrics.encoding.engine import (
+    cross_validated_predictions,
+    encoding_score,
+    resolve_splits,
+    ridge_encoding,
+)
 from brainalign.metrics.similarity.cka import cka_from_grams, gram
 from brainalign.stats.compare import compare_scores
-from brainalign.stats.diagnostics import (check_above_ceiling, check_alpha_grid, check_noise_ceiling,
-                                          check_reliability)
+from brainalign.stats.diagnostics import check_above_ceiling, check_alpha_grid, check_noise_ceiling, check_reliability
 from brainalign.stats.uncertainty import bootstrap_cka, encoding_with_uncertainty
 
 
@@ -41,7 +44,8 @@ def _loop_draws(cv, n_samples, seed):
 
 def _loop_score(cv, draws, b, ceiling=None):
     r = np.array([[stats.pearsonr(np.asarray(p)[idx[b], j], np.asarray(y)[idx[b], j])[0]
-                   for j in range(p.shape[1])] for p, y, idx in zip(cv.predictions, cv.targets, draws)])
+                   for j in range(p.shape[1])]
+                  for p, y, idx in zip(cv.predictions, cv.targets, draws, strict=True)])
     mean = r.mean(0)
     if ceiling is not None:
         mean = mean[ceiling > 0] * np.abs(mean[ceiling > 0]) / ceiling[ceiling > 0]
@@ -133,14 +137,14 @@ def test_encoding_with_subject_resampling_reads_the_subject_coordinate():
 def test_cka_bootstrap_equals_a_loop_of_cka_on_resampled_grams():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(15, 4))
-    k, l = gram(x), gram(x + rng.normal(size=(15, 4)))
-    result = bootstrap_cka(k, l, n_samples=30, n_permutations=99, seed=5)
+    k, m = gram(x), gram(x + rng.normal(size=(15, 4)))
+    result = bootstrap_cka(k, m, n_samples=30, n_permutations=99, seed=5)
     draws = np.random.default_rng(5).integers(0, 15, (30, 15))
-    expected = [cka_from_grams(k[np.ix_(d, d)], l[np.ix_(d, d)]) for d in draws]
+    expected = [cka_from_grams(k[np.ix_(d, d)], m[np.ix_(d, d)]) for d in draws]
     np.testing.assert_allclose(result.samples, expected, atol=1e-10)
-    assert result.value == pytest.approx(cka_from_grams(k, l), abs=1e-12)
+    assert result.value == pytest.approx(cka_from_grams(k, m), abs=1e-12)
     perm = np.argsort(np.random.default_rng(6).random((99, 15)), axis=1)
-    null = np.array([cka_from_grams(k, l[np.ix_(p, p)]) for p in perm])
+    null = np.array([cka_from_grams(k, m[np.ix_(p, p)]) for p in perm])
     assert result.p_value == pytest.approx((1 + np.sum(null >= result.value)) / 100)
 
 
@@ -217,3 +221,14 @@ def test_reliability_noise_ceiling_and_above_ceiling_warnings():
     score = ridge_encoding(brain.features, brain.responses, ceiling=brain.reliability / 2)  # ceiling too low
     with pytest.warns(RuntimeWarning, match="above its ceiling"):
         assert check_above_ceiling(score) == 1.0
+
+
+def test_aggregation_hook_receives_samples_splits_neuroids():
+    cv = _tiny_cv(n=30)
+    result = bootstrap_encoding(cv, n_samples=25, aggregate=lambda r: r.mean(axis=(1, 2)), n_permutations=9, seed=1)
+    draws = _loop_draws(cv, 25, 1)
+    splits = list(zip(cv.predictions, cv.targets, draws, strict=True))
+    expected = [np.mean([[stats.pearsonr(p[idx[b], j], y[idx[b], j])[0] for j in range(3)] for p, y, idx in splits])
+                for b in range(25)]
+    np.testing.assert_allclose(result.samples, expected, atol=1e-10)
+    assert result.value == pytest.approx(cv.correlations().mean(), abs=1e-12)

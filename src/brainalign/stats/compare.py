@@ -26,9 +26,16 @@ import numpy as np
 import pandas as pd
 
 from brainalign.core.errors import InvalidInputError, UnknownNameError
-from brainalign.metrics.encoding.bootstrap import (Aggregate, median_of_split_means, neuroid_values,
-                                                   observed_correlations, resampled_correlations, split_arrays,
-                                                   stimulus_counts, weighted_median)
+from brainalign.metrics.encoding.bootstrap import (
+    Aggregate,
+    median_of_split_means,
+    neuroid_values,
+    observed_correlations,
+    resampled_correlations,
+    split_arrays,
+    stimulus_counts,
+    weighted_median,
+)
 from brainalign.stats.bootstrap import percentile_ci
 from brainalign.stats.multiple_comparisons import adjust
 
@@ -81,9 +88,10 @@ def _check_paired(results: Mapping[str, Any], arrays: Mapping[str, list]) -> Non
     first_name, first = next(iter(results.items()))
     for name, cv in results.items():
         same_splits = len(cv.splits) == len(first.splits) and all(
-            np.array_equal(np.asarray(t), np.asarray(t0)) for (_, t), (_, t0) in zip(cv.splits, first.splits))
+            np.array_equal(np.asarray(t), np.asarray(t0))
+            for (_, t), (_, t0) in zip(cv.splits, first.splits, strict=True))
         same_targets = same_splits and all(np.array_equal(y, y0) for (_, y), (_, y0)
-                                           in zip(arrays[name], arrays[first_name]))
+                                           in zip(arrays[name], arrays[first_name], strict=True))
         if not same_targets:
             raise InvalidInputError(f"{name!r} and {first_name!r} were not scored on the same splits and targets; "
                                     "a paired comparison needs identical splits (pass the same splits or seed)")

@@ -31,10 +31,19 @@ from brainalign.core.config import rows_per_block
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.score import Score
 from brainalign.mapping.cv import Splits
-from brainalign.metrics.encoding.bootstrap import (Uncertainty, bootstrap_encoding, bootstrap_subjects,
-                                                   percentile_bounds, stimulus_counts)
-from brainalign.metrics.encoding.engine import (cross_validated_predictions, encoding_matrices, resolve_splits,
-                                                score_correlations)
+from brainalign.metrics.encoding.bootstrap import (
+    Uncertainty,
+    bootstrap_encoding,
+    bootstrap_subjects,
+    percentile_bounds,
+    stimulus_counts,
+)
+from brainalign.metrics.encoding.engine import (
+    cross_validated_predictions,
+    encoding_matrices,
+    resolve_splits,
+    score_correlations,
+)
 from brainalign.metrics.similarity.cka import _double_centre
 
 SPLIT_ERROR = "SEM over splits"
@@ -89,39 +98,44 @@ def encoding_with_uncertainty(source: xr.DataArray, target: xr.DataArray, estima
     return with_uncertainty(score, uncertainty)
 
 
-def _weighted_hsic(counts: np.ndarray, k: np.ndarray, l: np.ndarray) -> np.ndarray:
-    """``tr(K* H L* H)`` (biased HSIC × (n-1)², a factor that cancels in CKA) of each stimulus resample
-    ``counts`` ``(B, n)``: with ``m = K c / n``, ``cᵀ(K∘L)c - 2 Σ c_i m_i (L c)_i + (cᵀKc)(cᵀLc) / n²``."""
+def _weighted_hsic(counts: np.ndarray, k: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """``tr(K* H M* H)`` of Grams ``k``, ``m`` (biased HSIC × (n-1)², a factor that cancels in CKA) of each
+    stimulus resample ``counts`` ``(B, n)``: ``cᵀ(K∘M)c - 2/n Σ c_i (Kc)_i (Mc)_i + (cᵀKc)(cᵀMc) / n²``."""
     n = counts.sum(1)
-    ck, cl = counts @ k, counts @ l
-    return (np.einsum("bi,bi->b", counts @ (k * l), counts) - 2 / n * np.einsum("bi,bi,bi->b", counts, ck, cl)
-            + np.einsum("bi,bi->b", ck, counts) * np.einsum("bi,bi->b", cl, counts) / n**2)
+    ck, cm = counts @ k, counts @ m
+    return (np.einsum("bi,bi->b", counts @ (k * m), counts) - 2 / n * np.einsum("bi,bi,bi->b", counts, ck, cm)
+            + np.einsum("bi,bi->b", ck, counts) * np.einsum("bi,bi->b", cm, counts) / n**2)
 
 
-def bootstrap_cka(k: Any, l: Any, *, n_samples: int = 1000, ci: float = 0.95, n_permutations: int = 1000,
-                  seed: int | None = 0) -> Uncertainty:
-    """Stimulus-bootstrap percentile CI of the (biased) CKA of Gram matrices ``k`` and ``l`` (n × n, e.g.
-    ``gram(x)``; a drawn stimulus repeats its rows and columns, the kernel itself is kept) and the permutation
-    p-value of "CKA > chance" (stimuli of ``l`` relabelled). See the module example."""
-    k, l = np.asarray(to_numpy(k), dtype=float), np.asarray(to_numpy(l), dtype=float)
+def _weighted_cka(counts: np.ndarray, k: np.ndarray, m: np.ndarray) -> np.ndarray:
+    return _weighted_hsic(counts, k, m) / np.sqrt(_weighted_hsic(counts, k, k) * _weighted_hsic(counts, m, m))
+
+
+def bootstrap_cka(source_gram: Any, target_gram: Any, *, n_samples: int = 1000, ci: float = 0.95,
+                  n_permutations: int = 1000, seed: int | None = 0) -> Uncertainty:
+    """Stimulus-bootstrap percentile CI of the (biased) CKA of two n × n Gram matrices (e.g. ``gram(x)``; a drawn
+    stimulus repeats its rows and columns, the kernel itself is kept) and the permutation p-value of "CKA >
+    chance" (stimuli of ``target_gram`` relabelled). See the module example."""
+    k = np.asarray(to_numpy(source_gram), dtype=float)
+    m = np.asarray(to_numpy(target_gram), dtype=float)
     n = k.shape[0]
-    if k.shape != (n, n) or l.shape != (n, n):
-        raise InvalidInputError(f"CKA needs two square Grams of the same size; got {k.shape} and {l.shape}")
+    if k.shape != (n, n) or m.shape != (n, n):
+        raise InvalidInputError(f"CKA needs two square Grams of the same size; got {k.shape} and {m.shape}")
     counts = stimulus_counts([n], n_samples, seed)[0]
     ones = np.ones((1, n))
     with np.errstate(invalid="ignore", divide="ignore"):
-        value = float((_weighted_hsic(ones, k, l) / np.sqrt(_weighted_hsic(ones, k, k) * _weighted_hsic(ones, l, l)))[0])
-        samples = _weighted_hsic(counts, k, l) / np.sqrt(_weighted_hsic(counts, k, k) * _weighted_hsic(counts, l, l))
+        value = float(_weighted_cka(ones, k, m)[0])
+        samples = _weighted_cka(counts, k, m)
     samples = np.where(np.isfinite(samples), samples, np.nan)
     low, high = percentile_bounds(samples, ci, "CKA")
     centred = _double_centre(k)
-    scale = math.sqrt(float(np.sum(centred * k)) * float(np.sum(_double_centre(l) * l)))
+    scale = math.sqrt(float(np.sum(centred * k)) * float(np.sum(_double_centre(m) * m)))
     rng = np.random.default_rng(None if seed is None else seed + 1)
     null = []
     batch = rows_per_block(16 * n * n, n_permutations)
     for start in range(0, n_permutations, batch):
         order = np.argsort(rng.random((min(batch, n_permutations - start), n)), axis=1)
-        null.append(np.einsum("bij,ij->b", l[order[:, :, None], order[:, None, :]], centred, optimize=True) / scale)
+        null.append(np.einsum("bij,ij->b", m[order[:, :, None], order[:, None, :]], centred, optimize=True) / scale)
     null = np.concatenate(null)
     p_value = float((1 + np.sum(null >= value)) / (1 + n_permutations)) if math.isfinite(value) else math.nan
     return Uncertainty(value, samples, low, high, ci, p_value, "permutation of stimuli", "stimuli")

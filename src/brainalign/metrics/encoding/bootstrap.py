@@ -114,7 +114,8 @@ def _moments(counts: np.ndarray, prediction: np.ndarray, target: np.ndarray) -> 
 
 def split_arrays(cv: Any) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per split, held-out predictions and targets of ``cv`` as float64 numpy arrays."""
-    return [(to_numpy(p).astype(float), to_numpy(y).astype(float)) for p, y in zip(cv.predictions, cv.targets)]
+    return [(to_numpy(p).astype(float), to_numpy(y).astype(float))
+            for p, y in zip(cv.predictions, cv.targets, strict=True)]
 
 
 def bootstrap_correlations(cv: Any, n_samples: int = 1000, seed: int | None = 0) -> np.ndarray:
@@ -156,7 +157,7 @@ def resampled_correlations(arrays: Sequence[tuple[np.ndarray, np.ndarray]], coun
     >>> resampled_correlations([(x, x ** 2)], [np.ones((1, 4))]).round(4).tolist()
     [[[0.9583]]]
     """
-    return np.stack([_moments(c, p, y) for (p, y), c in zip(arrays, counts)], axis=1)
+    return np.stack([_moments(c, p, y) for (p, y), c in zip(arrays, counts, strict=True)], axis=1)
 
 
 def permutation_correlations(cv: Any, n_permutations: int = 1000, seed: int | None = 0) -> np.ndarray:
