@@ -232,3 +232,32 @@ def test_aggregation_hook_receives_samples_splits_neuroids():
                 for b in range(25)]
     np.testing.assert_allclose(result.samples, expected, atol=1e-10)
     assert result.value == pytest.approx(cv.correlations().mean(), abs=1e-12)
+
+
+def test_score_with_uncertainty_keeps_each_metrics_value():
+    from brainalign.core.errors import UnknownNameError
+    from brainalign.data.rdm import RDM
+    from brainalign.metrics.registry import get_metric
+    from brainalign.stats.bootstrap import bootstrap_rsa
+    from brainalign.stats.uncertainty import score_with_uncertainty
+
+    brain = simulated_brain(n_stimuli=60, n_features=4, n_neuroids=4, snr=2.0)
+    for metric, options in (("ridge", {"alphas": [0.1, 10.0, 1e3]}), ("ols", {}), ("pls", {"n_components": 2}),
+                            ("cka", {})):
+        score = score_with_uncertainty(metric, brain.features, brain.responses, n_samples=100, n_permutations=19,
+                                       **options)
+        reference = get_metric(metric)(brain.features, brain.responses, **options)
+        assert score.value == pytest.approx(reference.value, abs=1e-6), metric
+        assert score.extra["ci_low"] < score.value < score.extra["ci_high"] and score.extra["p_value"] == 0.05
+    rng = np.random.default_rng(0)
+    ids = [f"s{i}" for i in range(10)]
+    truth = rng.random(45)
+    data, model = RDM(truth + rng.normal(0, 0.3, (3, 45)), ids), RDM(truth[None], ids)
+    score = score_with_uncertainty("rsa", model, data, n_samples=200, n_permutations=99)
+    direct = bootstrap_rsa(model, data, n_samples=200, noise_ceiling=False)
+    assert score.extra["ci_of"] == "raw" and score.extra["ci_low"] == pytest.approx(direct.ci_low[0])
+    assert score.extra["ci_high"] == pytest.approx(direct.ci_high[0]) and score.extra["p_value"] == 0.01
+    with pytest.raises(InvalidInputError, match="biased"):
+        score_with_uncertainty("cka", brain.features, brain.responses, unbiased=True)
+    with pytest.raises(UnknownNameError):
+        score_with_uncertainty("rigde", brain.features, brain.responses)
