@@ -72,7 +72,8 @@ def bootstrap_rsa(models: RDM, data: RDM, method: str = "spearman", *, n_samples
     """Bootstrap the mean over subjects of the similarity of each model RDM in ``models`` with ``data``.
 
     Sessions of a subject (descriptor ``subject``) are averaged first, as the ``rsa`` metric does, so the
-    interval belongs to the RSA score; ``resample="subjects"`` draws subjects. Computed in float64 on the compute context's backend and device, in batches that fit its ``working_memory``.
+    interval belongs to the RSA score; ``resample="subjects"`` draws subjects. Computed in float64 on the compute
+    context's backend and device, in batches that fit its ``working_memory``.
 
     >>> import numpy as np
     >>> from brainalign.data.rdm import RDM

@@ -24,7 +24,13 @@ from brainalign.core.backend import namespace, to_numpy
 from brainalign.core.config import compute_settings, rows_per_block
 from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.data.rdm import RDM, condensed_index
-from brainalign.metrics.similarity.rdm_comparison import RANK_METHODS, _check_method, _prepared, compare_vectors, matched
+from brainalign.metrics.similarity.rdm_comparison import (
+    RANK_METHODS,
+    _check_method,
+    _prepared,
+    compare_vectors,
+    matched,
+)
 
 ALTERNATIVES = ("greater", "less", "two-sided")
 
@@ -44,7 +50,8 @@ def permutation_test_rsa(model: RDM, data: RDM, method: str = "spearman", *, n_p
     """Test the mean similarity over subjects of the single RDM ``model`` with ``data`` by relabelling its stimuli.
 
     Sessions of a subject (descriptor ``subject``) are averaged first, as the ``rsa`` metric does, so the
-    statistic is the RSA score. ``p = (1 + #{null ≥ observed}) / (1 + n_permutations)`` (``≤`` for ``less``, absolute values for two-sided). Computed in float64 on the compute context's backend
+    statistic is the RSA score. ``p = (1 + #{null ≥ observed}) / (1 + n_permutations)`` (``≤`` for ``less``,
+    absolute values for two-sided). Computed in float64 on the compute context's backend
     and device, in batches that fit its ``working_memory``.
     """
     _check_method(method)
