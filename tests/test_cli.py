@@ -204,3 +204,16 @@ def test_factory_model_scored_in_a_real_process_through_a_symlinked_output(share
     table = pd.read_csv(real)
     assert table[["model", "layer", "benchmark", "units"]].values.tolist() == [["net:make", 4, MIT, "ρ"]]
     assert -1 <= table.loc[0, "raw"] <= 1 and table.loc[0, "score"] == table.loc[0, "raw"]
+
+
+def test_score_with_ci_adds_an_interval_that_brackets_the_score(shared_data, tmp_path):
+    """`--ci 0.95` adds ci_low, ci_high and p_value columns; the interval contains the score it belongs to."""
+    import pandas as pd
+
+    out = tmp_path / "scores.csv"
+    result = CliRunner().invoke(app, ["score", "-m", "efficientnet_lite0", "-b", "Cowley2023.V4-ridge", "-l",
+                                      "blocks.5", "--ci", "0.95", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(out).iloc[0]
+    assert row["ci_low"] < row["score"] < row["ci_high"]
+    assert row["p_value"] < 0.01 and row["error_kind"] == "SEM over splits"

@@ -142,6 +142,8 @@ def score(
                                                help="cpu, cuda, cuda:1, mps (default: cpu).")] = None,
     store: Annotated[Path | None,
                      typer.Option(help="SQLite results file: rows already there are not recomputed.")] = None,
+    ci: Annotated[float | None, typer.Option(min=0.5, max=0.999, help="Add a bootstrap confidence interval at this "
+                                             "level and a p-value (ci_low, ci_high, p_value columns).")] = None,
 ) -> None:
     """Score model layers on benchmarks; prints a table and the best layer per (model, benchmark)."""
     try:
@@ -149,8 +151,8 @@ def score(
                                                        [output] if output else [], store)
         with config_context(device=device):
             results = _scores_with_unique_warnings(loaded, benches, layer, store=results_store,
-                                                   batch_size=batch_size, device=device)
-        _report(results, output)
+                                                   batch_size=batch_size, device=device, ci=ci)
+        _report(results, output, ci=ci is not None)
     except BrainAlignError as error:
         _fail(error)
 
@@ -160,8 +162,10 @@ SCORE_TITLE = ("scores: 'score' in the row's units (r·|r|/ceiling: median over 
                "raw = the metric's statistic")
 
 
-def _report(results: pd.DataFrame, output: Path | None) -> None:
-    shown = results[["model", "layer", "benchmark", "units", "score", "raw", "ceiling", "error", "normalised", "best"]]
+def _report(results: pd.DataFrame, output: Path | None, *, ci: bool = False) -> None:
+    uncertainty = ["error_kind", "ci_low", "ci_high", "p_value"] if ci else []
+    shown = results[["model", "weights", "layer", "benchmark", "units", "score", "raw", "ceiling", "error",
+                     *uncertainty, "normalised", "best"]]
     print_table(shown, title=SCORE_TITLE)
     if output is not None:
         _save_csv(results, output)

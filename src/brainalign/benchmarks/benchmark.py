@@ -53,15 +53,21 @@ class Benchmark:
         """The stimuli a model must see for this benchmark."""
         return self._dataset().stimulus_set(**self.selection)
 
-    def __call__(self, features: xr.DataArray) -> Score:
-        """Score one layer's `Features` on this benchmark."""
-        from brainalign.metrics.registry import get_metric
-
-        metric = get_metric(self.metric)
+    def __call__(self, features: xr.DataArray, *, ci: float | None = None, n_samples: int = 1000) -> Score:
+        """Score one layer's `Features` on this benchmark; with ``ci`` (e.g. 0.95) the Score's ``extra`` also holds a
+        bootstrap confidence interval (``ci_low``, ``ci_high``) and a p-value (`stats.uncertainty`)."""
         options = dict(self.metric_options)
         if self.ceiling is not None:
             options["ceiling"] = self.reliability()
-        score = metric(features, self.target_data(), **options)
+        if ci is None:
+            from brainalign.metrics.registry import get_metric
+
+            score = get_metric(self.metric)(features, self.target_data(), **options)
+        else:
+            from brainalign.stats.uncertainty import score_with_uncertainty
+
+            score = score_with_uncertainty(self.metric, features, self.target_data(), ci=ci, n_samples=n_samples,
+                                           **options)
         score.provenance.update(benchmark=self.identifier, benchmark_version=self.version, metric=self.metric,
                                 layer=features.attrs.get("layer"), model=features.attrs.get("model"))
         return score

@@ -34,7 +34,7 @@ from brainalign.core.score import Score
 from brainalign.store.results import ResultsStore
 
 RESULT_COLUMNS = ["model", "weights", "layer", "benchmark", "benchmark_version", "metric", "units", "score", "raw",
-                  "ceiling", "ceiling_raw_units", "error", "normalised"]
+                  "ceiling", "ceiling_raw_units", "error", "error_kind", "ci_low", "ci_high", "p_value", "normalised"]
 PROVENANCE_COLUMNS = ["weights_checksum", "metric_options", "brainalign_version", "seed", "n_splits", "data_sha256",
                       "packages", "time"]
 _PACKAGES = ("numpy", "scipy", "scikit-learn", "torch", "xarray", "pandas")
@@ -79,6 +79,8 @@ def result_row(model: str, weights_checksum: str, benchmark: Benchmark, layer: s
         **row_key(model, weights_checksum, benchmark, layer), "weights": weights,
         "metric": benchmark.metric, "units": benchmark.units(normalised), "score": score.value, "raw": score.raw,
         "ceiling": score.ceiling, "ceiling_raw_units": benchmark.ceiling_in_raw_units(score), "error": score.error,
+        "error_kind": score.extra.get("error_kind", "SEM over splits" if score.per_split is not None else None),
+        **{key: score.extra.get(key, math.nan) for key in ("ci_low", "ci_high", "p_value")},
         "normalised": normalised, "seed": score.provenance.get("seed"), "n_splits": score.provenance.get("n_splits"),
         "data_sha256": benchmark.data_sha256(), "packages": _package_versions(),
         "time": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -99,6 +101,10 @@ def _package_versions() -> str:
 def _normalised(score: Score) -> bool:
     """Whether ``score.value`` was divided by a ceiling (a metric may decline an unreliable one)."""
     return not math.isnan(score.ceiling) and bool(score.extra.get("ceiling_reliable", True))
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def mark_best(table: pd.DataFrame) -> pd.DataFrame:
@@ -149,12 +155,14 @@ def score(
     device: str | None = None,
     store: ResultsStore | None = None,
     name: str | None = None,
+    ci: float | None = None,
 ) -> LayerScores:
     """Score ``layers`` (default: the model's default layers) of ``model`` on ``benchmark``.
 
     ``model``: see the module docstring (``name`` names an unnamed module or callable). Features are cached
     on disk, so scoring the same stimuli again skips the forward pass. With a ``store``, each layer's row is
-    written as soon as its score is computed. Metrics run in the compute context of ``device``.
+    written as soon as its score is computed. Metrics run in the compute context of ``device``. With ``ci``
+    (e.g. 0.95) each row also gets a bootstrap confidence interval and a p-value (``ci_low, ci_high, p_value``).
 
     >>> import numpy as np
     >>> from brainalign.runner.score import resolve_model
@@ -172,9 +180,10 @@ def score(
         features = Extractor(loaded, layers=layers, batch_size=batch_size, device=device).extract(stimuli)
         results = LayerScores(loaded.card.identifier, bench, {}, loaded.weights_checksum, loaded.card.training_status)
         for layer in layers:
-            results.scores[layer] = bench(features[layer])
+            results.scores[layer] = bench(features[layer]) if ci is None else bench(features[layer], ci=ci)
             if store is not None:
-                store.put(result_row(results.model, results.weights_checksum, bench, layer, results.scores[layer]))
+                store.put(result_row(results.model, results.weights_checksum, bench, layer, results.scores[layer],
+                                     weights=results.weights))
     return results
 
 
@@ -186,12 +195,13 @@ def score_grid(
     store: ResultsStore | None = None,
     batch_size: int = 32,
     device: str | None = None,
+    ci: float | None = None,
 ) -> pd.DataFrame:
     """Score every model on every benchmark: one row per (model, benchmark, layer), ``best`` marked.
 
     Every benchmark is resolved before any computing starts. With a ``store``, each row is saved as soon as it is
     computed and rows already stored under the same key are read back instead of computed again. Layers whose
-    score is NaN keep their row (``best`` is False).
+    score is NaN keep their row (``best`` is False). With ``ci``, stored rows without an interval are recomputed.
     """
     device = _device(device)
     benches = [resolve_benchmark(b) for b in benchmarks]
@@ -204,10 +214,11 @@ def score_grid(
             stored = {}
             if store is not None:
                 stored = {layer: store.get(row_key(identifier, checksum, bench, layer)) for layer in wanted}
-            todo = [layer for layer in wanted if stored.get(layer) is None]
+            todo = [layer for layer in wanted if stored.get(layer) is None
+                    or (ci is not None and _missing(stored[layer].get("ci_low")))]
             computed = {}
             if todo:
-                table = score(loaded, bench, todo, batch_size=batch_size, device=device, store=store).table()
+                table = score(loaded, bench, todo, batch_size=batch_size, device=device, store=store, ci=ci).table()
                 computed = {row["layer"]: row for row in table.to_dict("records")}
             rows.extend(computed[layer] if layer in computed else stored[layer] for layer in wanted)
     return mark_best(pd.DataFrame(rows).reindex(columns=RESULT_COLUMNS + PROVENANCE_COLUMNS))
