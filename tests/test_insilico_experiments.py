@@ -8,8 +8,12 @@ from scipy.stats import spearmanr
 
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import make_responses
-from brainalign.insilico.experiments import (population_correlation, preferred_stimuli, ranking_agreement,
-                                             relational_control)
+from brainalign.insilico.experiments import (
+    population_correlation,
+    preferred_stimuli,
+    ranking_agreement,
+    relational_control,
+)
 
 
 def _responses(values, prefix="s"):

@@ -34,7 +34,7 @@ from safetensors.numpy import load_file, save_file
 import brainalign
 from brainalign.core.backend import to_numpy
 from brainalign.core.errors import BrainAlignError, InvalidInputError, UnknownNameError
-from brainalign.core.labels import NEUROID, REPETITION, STIMULUS, make_features, make_responses
+from brainalign.core.labels import NEUROID, REPETITION, make_features, make_responses
 from brainalign.core.storage import atomic_path
 from brainalign.mapping.ridge import DEFAULT_ALPHAS, RidgeCV
 from brainalign.metrics.ceilings.reliability import split_half_reliability
@@ -86,7 +86,7 @@ class EncodingModel:
     @classmethod
     def fit_features(cls, features: xr.DataArray | Mapping[str, xr.DataArray], responses: xr.DataArray, *,
                      alphas: Sequence[float] = DEFAULT_ALPHAS, n_splits: int = 5, seed: int = 0,
-                     metadata: Mapping[str, Any] | None = None) -> "EncodingModel":
+                     metadata: Mapping[str, Any] | None = None) -> EncodingModel:
         """Fit per-neuroid ridge maps from `Features` (one array or ``{layer: Features}``) to `Responses`.
 
         Accuracy: held-out r per neuroid over ``n_splits`` seeded folds, and ``r² / reliability`` when the
@@ -127,7 +127,7 @@ class EncodingModel:
 
     @classmethod
     def fit(cls, model: Any, layers: Sequence[str], stimuli: Any, responses: xr.DataArray, *,
-            batch_size: int = 32, dataset: Mapping[str, Any] | None = None, **options: Any) -> "EncodingModel":
+            batch_size: int = 32, dataset: Mapping[str, Any] | None = None, **options: Any) -> EncodingModel:
         """Extract ``layers`` of ``model`` (catalog id or loaded model) on ``stimuli`` and fit to ``responses``.
 
         ``dataset`` (e.g. ``{"name": "Cowley2023", "session": "210325", "region": "V4"}``) is stored with the
@@ -236,7 +236,7 @@ class EncodingModel:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "EncodingModel":
+    def load(cls, path: str | Path) -> EncodingModel:
         """Read an encoder written by :meth:`save`; a file whose arrays were changed raises `TamperedFileError`."""
         path = Path(path)
         try:

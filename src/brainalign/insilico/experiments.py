@@ -21,6 +21,7 @@ from scipy.stats import rankdata
 
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import NEUROID, STIMULUS, align, average_repetitions
+from brainalign.data.stimuli import StimulusSet
 from brainalign.mapping.correlation import pearson_r
 
 
@@ -109,3 +110,25 @@ def population_correlation(responses: xr.DataArray, stimulus_ids: Sequence[str],
     a, b = population_means(responses, population_a, population_b)
     index = [list(responses["stimulus_id"].values).index(s) for s in stimulus_ids]
     return float(np.corrcoef(a[index], b[index])[0, 1])
+
+
+def held_out_split(stimuli: StimulusSet, responses: xr.DataArray, train_fraction: float = 0.8, seed: int = 0
+                   ) -> tuple[StimulusSet, xr.DataArray, StimulusSet, xr.DataArray]:
+    """Training stimuli and responses, then held-out ones: a seeded random split of ``stimuli``.
+
+    >>> import numpy as np
+    >>> from brainalign.core.labels import make_responses
+    >>> stimuli = StimulusSet("s", list("abcde"), texts=list("abcde"), modality="text")
+    >>> split = held_out_split(stimuli, make_responses(np.zeros((5, 1)), list("abcde")), 0.6)
+    >>> len(split[0]), split[3].sizes["stimulus"]
+    (3, 2)
+    """
+    if not 0 < train_fraction < 1:
+        raise InvalidInputError(f"train_fraction must be between 0 and 1; got {train_fraction}")
+    ids = np.asarray(stimuli.stimulus_ids)
+    order = np.random.default_rng(seed).permutation(len(ids))
+    n_train = int(round(train_fraction * len(ids)))
+    parts = []
+    for chosen in (sorted(ids[order[:n_train]]), sorted(ids[order[n_train:]])):
+        parts += [stimuli.subset(chosen), responses.isel(stimulus=responses["stimulus_id"].isin(chosen).values)]
+    return tuple(parts)
