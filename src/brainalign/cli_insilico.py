@@ -1,0 +1,90 @@
+"""`brainalign insilico`: list, describe, fit and run the catalog's fitted encoders.
+
+>>> from typer.testing import CliRunner
+>>> "Cowley2023.V4.210325-efficientnet_lite0" in CliRunner().invoke(app, ["list"]).output
+True
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from brainalign.core.errors import BrainAlignError
+from brainalign.core.storage import atomic_path
+
+app = typer.Typer(help="In-silico neuroscience: fitted encoders that generate brain responses.", no_args_is_help=True)
+console = Console()
+
+
+def _fail(error: BrainAlignError) -> None:
+    console.print(f"[red]error:[/red] {error}")
+    raise typer.Exit(code=2)
+
+
+@app.command("list")
+def list_encoders() -> None:
+    """List the catalog's encoders (model, layers, dataset, region, session, fitted here or not)."""
+    from brainalign.insilico.catalog import ENCODERS, local_path
+
+    table = Table("name", "model", "layers", "dataset", "region", "session", "fitted")
+    for name, entry in ENCODERS.items():
+        table.add_row(name, entry.model, ",".join(entry.layers), entry.dataset, entry.region, entry.session or "",
+                      "yes" if local_path(name).is_file() else "no")
+    Console(width=200).print(table)
+
+
+@app.command()
+def describe(name: str) -> None:
+    """Print an encoder's model card as JSON."""
+    from brainalign.insilico.catalog import describe as card_of
+
+    try:
+        typer.echo(json.dumps(card_of(name), indent=2))
+    except BrainAlignError as error:
+        _fail(error)
+
+
+@app.command()
+def fit(name: str, batch_size: Annotated[int, typer.Option(help="Images per forward pass.")] = 32) -> None:
+    """Fit a catalog encoder on its dataset and save it in the cache."""
+    from brainalign.insilico.catalog import fit_encoder, local_path
+
+    try:
+        encoder = fit_encoder(name, batch_size=batch_size)
+    except BrainAlignError as error:
+        _fail(error)
+    card = encoder.model_card()
+    typer.echo(f"saved {local_path(name)}; median held-out r = {card['median_r']:.3f}")
+
+
+@app.command()
+def generate(
+    name: str,
+    stimuli: Annotated[Path, typer.Argument(help="A folder of images.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="CSV file: one row per stimulus.")],
+    neuroid: Annotated[list[str] | None, typer.Option(help="Neuroid id(s) to keep (default: all).")] = None,
+    region: Annotated[str | None, typer.Option(help="Keep only this region's neuroids.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Images per forward pass.")] = None,
+) -> None:
+    """Generate in-silico responses of encoder NAME to the images in STIMULI and write them as CSV."""
+    from brainalign.data.stimuli import StimulusSet
+    from brainalign.insilico.catalog import load_encoder
+
+    try:
+        responses = load_encoder(name).generate(StimulusSet.from_folder(stimuli), neuroids=neuroid, region=region,
+                                                batch_size=batch_size)
+    except BrainAlignError as error:
+        _fail(error)
+    table = pd.DataFrame(responses.values, index=responses["stimulus_id"].values,
+                         columns=responses["neuroid_id"].values)
+    table.index.name = "stimulus_id"
+    with atomic_path(output) as tmp:
+        table.to_csv(tmp)
+    typer.echo(f"wrote {table.shape[0]} stimuli × {table.shape[1]} neuroids to {output}")
