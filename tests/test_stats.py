@@ -91,9 +91,10 @@ def test_tests_match_scipy_per_column():
     a, b = RNG.normal(0.2, 0.1, (10, 3)), RNG.normal(0.1, 0.1, (10, 3))
     np.testing.assert_allclose(one_sample_test(a).p_value, [stats.ttest_1samp(c, 0).pvalue for c in a.T])
     np.testing.assert_allclose(one_sample_test(a, test="wilcoxon").p_value, [stats.wilcoxon(c).pvalue for c in a.T])
-    np.testing.assert_allclose(paired_test(a, b).statistic, [stats.ttest_rel(x, y).statistic for x, y in zip(a.T, b.T)])
+    np.testing.assert_allclose(paired_test(a, b).statistic,
+                               [stats.ttest_rel(x, y).statistic for x, y in zip(a.T, b.T, strict=True)])
     np.testing.assert_allclose(paired_test(a, b, test="wilcoxon").p_value,
-                               [stats.wilcoxon(x, y).pvalue for x, y in zip(a.T, b.T)])
+                               [stats.wilcoxon(x, y).pvalue for x, y in zip(a.T, b.T, strict=True)])
     with pytest.raises(UnknownNameError, match="wilcoxon"):
         one_sample_test(a, test="sign")
 

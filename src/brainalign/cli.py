@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from brainalign.cli_insilico import app as insilico_app
 from brainalign.core.config import check_device, config_context
 from brainalign.core.errors import BrainAlignError, InvalidInputError, UnknownNameError
 from brainalign.core.storage import atomic_path
@@ -26,6 +27,7 @@ app = typer.Typer(help="How brain-like is this network's representation, where, 
                   no_args_is_help=True, pretty_exceptions_enable=False)
 models_app = typer.Typer(help="Browse the model catalog.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+app.add_typer(insilico_app, name="insilico")
 # Piped output (CI logs, `| tee`) gets a wide table instead of rich's 80-column default.
 console = Console(width=None if sys.stdout.isatty() else 160)
 

@@ -27,7 +27,8 @@ _DIGIT_BITS = 8
 
 
 def ranked_bootstrap(model_vectors: np.ndarray, data_vectors: np.ndarray, rho_a: bool, with_ceiling: bool,
-                     n: int, stimulus_index: np.ndarray, subject_index: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+                     n: int, stimulus_index: np.ndarray, subject_index: np.ndarray | None
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """Mean (over subjects) Spearman or rho-a of each model per sample ``(size, n_models)`` and the noise ceiling
     ``(size, 2)`` (lower, upper; NaN without ``with_ceiling``) for stimulus samples ``stimulus_index``
     ``(size, n)`` and optional subject samples ``(size, n_subjects)``."""
@@ -36,7 +37,8 @@ def ranked_bootstrap(model_vectors: np.ndarray, data_vectors: np.ndarray, rho_a:
     if subject_index is None:
         subject_index = np.broadcast_to(np.arange(data_vectors.shape[0]), (size, data_vectors.shape[0]))
     rows, cols = np.triu_indices(n, k=1)
-    return _bootstrap_kernel(*sort_rows(model_vectors), *sort_rows(data_vectors), counts.reshape(size, n).astype(np.int64),
+    return _bootstrap_kernel(*sort_rows(model_vectors), *sort_rows(data_vectors),
+                             counts.reshape(size, n).astype(np.int64),
                              np.ascontiguousarray(subject_index, np.int64), rows.astype(np.int64),
                              cols.astype(np.int64), rho_a, with_ceiling)
 

@@ -54,7 +54,7 @@ def pairwise_comparisons(values: np.ndarray, names: Sequence[str] | None = None,
     if len(names) != values.shape[1]:
         raise InvalidInputError(f"{len(names)} names for {values.shape[1]} models")
     pairs = list(combinations(range(values.shape[1]), 2))
-    first, second = (np.array(side) for side in zip(*pairs))
+    first, second = (np.array(side) for side in zip(*pairs, strict=True))
     result = paired_test(values[:, first], values[:, second], test=test)
     return pd.DataFrame({
         "model_a": [names[i] for i in first], "model_b": [names[j] for j in second],
