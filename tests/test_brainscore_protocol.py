@@ -137,3 +137,32 @@ def test_brain_score_benchmarks_are_registered():
                                                                  "ceiling": "internal-consistency"}
     assert get_benchmark("Cowley2023.V4-pls-190923").metric_options["ceiling"] is None
     assert get_benchmark("Cowley2023.V4-ridge").metric == "ridge"
+
+
+def test_stimulus_at_half_the_field_fills_half_the_view_gray_elsewhere():
+    from PIL import Image
+
+    from brainalign.models.screen import screen_view
+
+    view = np.asarray(screen_view(Image.new("RGB", (112, 112), "white"), stimulus_degrees=4, image_size=224))
+    white = np.all(view == 255, axis=2)
+    gray = np.all(view == 128, axis=2)
+    rows, cols = np.nonzero(white)
+    assert (rows.min(), rows.max(), cols.min(), cols.max()) == (56, 167, 56, 167)  # the central 112 of 224
+    assert white.sum() == 112 * 112 and gray.sum() == 224 * 224 - 112 * 112
+
+
+def test_uncropped_preprocessing_keeps_the_stimulus_border():
+    from PIL import Image
+
+    from brainalign.models.screen import uncropped
+    from brainalign.models.sources.base import ImagePreprocessing
+
+    framed = np.full((112, 112, 3), 255, np.uint8)
+    framed[:6], framed[-6:], framed[:, :6], framed[:, -6:] = 0, 0, 0, 0  # black 6-pixel frame
+    image = Image.fromarray(framed)
+    default = ImagePreprocessing(image_size=224, resize_size=256, mean=(0, 0, 0), std=(1, 1, 1))
+    # resize-then-crop keeps the central 98 of 112 pixels: the 7-pixel outer band (the frame) is cut
+    assert float(default.transform(image)[0, 0, 0]) > 0.9
+    kept = uncropped(default).transform(image)
+    assert kept.shape == (3, 224, 224) and float(kept[0, 0, 0]) == 0.0 and float(kept[0, 112, 112]) == 1.0
