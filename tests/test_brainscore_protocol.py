@@ -166,3 +166,15 @@ def test_uncropped_preprocessing_keeps_the_stimulus_border():
     assert float(default.transform(image)[0, 0, 0]) > 0.9
     kept = uncropped(default).transform(image)
     assert kept.shape == (3, 224, 224) and float(kept[0, 0, 0]) == 0.0 and float(kept[0, 112, 112]) == 1.0
+
+
+@pytest.mark.slow
+def test_v4_pls_on_session_210325_is_in_unit_range_and_trained_beats_random(shared_data):
+    from brainalign.benchmarks.brainscore_protocol import BRAIN_SCORE_BENCHMARKS
+    from brainalign.runner.score import score
+
+    benchmark = BRAIN_SCORE_BENCHMARKS[0]
+    trained = score("efficientnet_lite0", benchmark, ["blocks.3"]).scores["blocks.3"]
+    random = score("efficientnet_lite0_random", benchmark, ["blocks.3"]).scores["blocks.3"]
+    assert 0.0 <= random.value < trained.value <= 1.0
+    assert 0.0 < trained.ceiling < 1.0 and trained.extra["unclamped"] == pytest.approx((trained.raw / trained.ceiling) ** 2)

@@ -4,7 +4,8 @@
 ``crossregressed-correlation`` (PLS-25, 10 seeded 90/10 splits, median over neuroids per split, mean over splits)
 and the internal-consistency ceiling, ``value = clip((raw / ceiling)², 0, 1)``. ``Cowley2023.V4-pls-<session>``
 score the other sessions the same way; their responses are repeat-averaged, so they have no ceiling (raw r).
-``Cowley2023.V4-ridge`` keeps our protocol and numbers.
+``Cowley2023.V4-ridge`` keeps our protocol and numbers. :func:`brain_score_pca` is Brain-Score's optional
+PCA-1000 of each layer, fitted on a folder of images the user names (Brain-Score uses 1,000 ImageNet images).
 
 >>> from brainalign.benchmarks.registry import get_benchmark
 >>> get_benchmark("Cowley2023.V4-pls").metric_options["ceiling"]
@@ -13,8 +14,16 @@ score the other sessions the same way; their responses are repeat-averaged, so t
 
 from __future__ import annotations
 
+import functools
+import os
+
 from brainalign.benchmarks.benchmark import Benchmark
 from brainalign.benchmarks.registry import COWLEY, register_benchmark
+from brainalign.data.stimuli import StimulusSet
+from brainalign.mapping.reduction import PCA
+from brainalign.models.projection import Projection
+
+BRAIN_SCORE_PCA_COMPONENTS = 1000
 
 RAW_SESSION = "210325"  # the public session released with single repeats
 AVERAGED_SESSIONS = ("190923", "190925", "190927", "190928", "190929", "201025", "210224", "210225", "210305",
@@ -36,3 +45,20 @@ BRAIN_SCORE_BENCHMARKS = (
 
 for _benchmark in BRAIN_SCORE_BENCHMARKS:
     register_benchmark(_benchmark)
+
+
+def brain_score_pca(folder: str | os.PathLike, n_components: int = BRAIN_SCORE_PCA_COMPONENTS,
+                    pattern: str = "*") -> Projection:
+    """A `Projection` that reduces each layer to ``n_components`` principal components fitted on that layer's
+    features of the images in ``folder`` (Brain-Score's PCA-1000 on ImageNet images), before any mapping.
+
+    >>> import tempfile
+    >>> from PIL import Image
+    >>> folder = tempfile.mkdtemp()
+    >>> for i in range(3):
+    ...     Image.new("RGB", (8, 8), (i, i, i)).save(f"{folder}/{i}.png")
+    >>> projection = brain_score_pca(folder, n_components=2)
+    >>> len(projection.fit_stimuli), projection.reducer().n_components
+    (3, 2)
+    """
+    return Projection(functools.partial(PCA, n_components), StimulusSet.from_folder(folder, pattern=pattern))
