@@ -6,6 +6,10 @@ view is larger (ratio > 1) the image is centred on a gray (128, 128, 128) canvas
 when it is smaller (ratio < 1) the central ``ratio`` part is cropped. The model's own preprocessing then
 resizes the result to its input size. Placed images are PNG files in the cache, written once.
 
+Brain-Score then resizes the whole placed image to the model's input size, never cropping it:
+:func:`uncropped` turns a model's preprocessing into that (resize to ``image_size``, so the centre crop of a
+square image cuts nothing), and :func:`screen_view` is the image a model sees under that protocol.
+
 >>> from PIL import Image
 >>> on_screen(Image.new("RGB", (10, 10), "white"), stimulus_degrees=4, model_degrees=8).size
 (20, 20)
@@ -15,6 +19,8 @@ resizes the result to its input size. Placed images are PNG files in the cache, 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from PIL import Image
 
@@ -22,6 +28,9 @@ from brainalign.core.config import cache_dir
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.storage import content_hash
 from brainalign.data.stimuli import StimulusSet, write_images
+from brainalign.models.sources.base import ImagePreprocessing
+
+BRAIN_SCORE_MODEL_DEGREES = 8.0  # Brain-Score's default field of view of a model
 
 BACKGROUND = (128, 128, 128)  # PIL's "gray", as in Brain-Score
 
@@ -58,3 +67,28 @@ def place_on_screen(stimuli: StimulusSet, stimulus_degrees: float, model_degrees
         for i in range(len(stimuli))
     ])
     return StimulusSet(identifier, stimuli.stimulus_ids, paths=paths, metadata=stimuli.metadata.copy())
+
+
+def screen_view(image: Image.Image, stimulus_degrees: float, image_size: int,
+                model_degrees: float = BRAIN_SCORE_MODEL_DEGREES) -> Image.Image:
+    """What a model of ``image_size`` pixels sees under Brain-Score's protocol: ``image`` placed at
+    ``stimulus_degrees`` in a ``model_degrees`` field (gray padding), then resized to ``image_size`` squared.
+
+    >>> view = screen_view(Image.new("RGB", (112, 112), "white"), stimulus_degrees=4, image_size=224)
+    >>> view.size, view.getpixel((112, 112)), view.getpixel((10, 10))
+    ((224, 224), (255, 255, 255), (128, 128, 128))
+    """
+    if image_size < 1:
+        raise InvalidInputError(f"image_size must be a positive number of pixels; got {image_size}")
+    placed = on_screen(image.convert("RGB"), stimulus_degrees, model_degrees)
+    return placed.resize((image_size, image_size), Image.Resampling.BILINEAR)
+
+
+def uncropped(preprocessing: ImagePreprocessing) -> ImagePreprocessing:
+    """``preprocessing`` that resizes square stimuli to the input size instead of cropping their centre
+    (the 0.875 resize-then-crop convention shows a 224-pixel model only the central 98 of 112 pixels).
+
+    >>> uncropped(ImagePreprocessing(image_size=224, resize_size=256)).resize_size
+    224
+    """
+    return dataclasses.replace(preprocessing, resize_size=preprocessing.image_size)

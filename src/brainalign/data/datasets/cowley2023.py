@@ -82,7 +82,9 @@ class Cowley2023(Dataset):
     species = "macaque"
     modality = "spikes"
     regions = ("V4",)
-    visual_degrees = None  # not stated with the released files
+    # Not stated in the released files (readme_original.txt gives 112x112-pixel images, no angle) nor found in the
+    # paper's text available here; left None until a source is cited.
+    visual_degrees = None
     sessions = tuple(_SESSIONS)
     files = (
         *(RemoteFile(_images(s), _URL + _images(s), images) for s, (_, _, images, _) in _SESSIONS.items()),

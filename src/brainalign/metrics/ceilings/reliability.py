@@ -5,6 +5,9 @@ missing repetitions are NaN, and each stimulus uses the repetitions it has.
 
 * :func:`split_half_reliability` — correlate the means of two random halves of the repetitions
   across stimuli, average over random splits, Spearman–Brown correct to the full number of repeats.
+* :func:`internal_consistency` — Brain-Score's ceiling: the repetitions are split into two halves (the same
+  halves for every stimulus, 10 seeded halvings), half means correlated across stimuli, Spearman–Brown
+  corrected, median over neuroids per halving, mean over halvings.
 * :func:`ncsnr` and :func:`nsd_noise_ceiling` — the Natural Scenes Dataset's noise-ceiling SNR and
   the fraction of variance a perfect model could explain when ``n_trials`` repeats are averaged.
 
@@ -24,9 +27,11 @@ import warnings
 
 import numpy as np
 import xarray as xr
+from sklearn.model_selection import ShuffleSplit
 
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import NEUROID, REPETITION, STIMULUS
+from brainalign.core.score import Score
 from brainalign.mapping.correlation import pearson_r
 
 
@@ -58,6 +63,50 @@ def split_half_reliability(responses: xr.DataArray, n_splits: int = 10, seed: in
                                       nan_policy="omit"))
     r = np.mean(correlations, axis=0)
     return 2 * r / (1 + r)
+
+
+def internal_consistency(responses: xr.DataArray, n_splits: int = 10, seed: int = 1) -> Score:
+    """Brain-Score's ``InternalConsistency`` ceiling (correlation units, a Spearman–Brown corrected r).
+
+    Each of ``n_splits`` seeded halvings (``ShuffleSplit`` of the repetition slots, half and half, as Brain-Score's
+    ``CrossValidationSingle`` with ``random_state=1``) averages each half's available repetitions per stimulus,
+    correlates the half means across stimuli per neuroid (stimuli missing in a half left out), corrects
+    ``2 r / (1 + r)`` and takes the median over neuroids; ``value`` is the mean over halvings, ``per_split`` the
+    medians, ``per_neuroid`` each neuroid's corrected r averaged over halvings.
+
+    >>> import numpy as np
+    >>> from brainalign.core.labels import make_responses
+    >>> rng = np.random.default_rng(0)
+    >>> data = make_responses(rng.normal(size=(300, 3, 1)) + rng.normal(size=(300, 3, 4)),
+    ...                       [f"s{i}" for i in range(300)], dims=("stimulus", "neuroid", "repetition"))
+    >>> score = internal_consistency(data)
+    >>> bool(abs(score.value - 0.8) < 0.1), score.per_split.shape  # theory: 4·1/(4·1+1)
+    (True, (10,))
+    """
+    values = _stimulus_neuroid_repetition(responses)
+    n_repetitions = values.shape[2]
+    if n_repetitions < 2:
+        raise InvalidInputError(f"internal consistency needs at least 2 repetitions; got {n_repetitions}")
+    halvings = ShuffleSplit(n_splits=n_splits, train_size=0.5, test_size=0.5, random_state=seed)
+    corrected = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # stimuli without repeats in a half: NaN, omitted
+        for first, second in halvings.split(np.zeros(n_repetitions)):
+            r = pearson_r(np.nanmean(values[:, :, first], axis=2), np.nanmean(values[:, :, second], axis=2),
+                          nan_policy="omit")
+            corrected.append(2 * np.asarray(r, dtype=float) / (1 + np.asarray(r, dtype=float)))
+    corrected_array = np.stack(corrected)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        per_split = np.nanmedian(corrected_array, axis=1)
+        per_neuroid = np.nanmean(corrected_array, axis=0)
+    value = float(np.mean(per_split))
+    if not np.isfinite(value):
+        warnings.warn("internal consistency is undefined: a halving has no neuroid with a finite split-half "
+                      "correlation (constant responses?); the ceiling is NaN", RuntimeWarning, stacklevel=2)
+    return Score(value=value, raw=value, error=float(np.std(per_split) / np.sqrt(len(per_split))),
+                 per_neuroid=per_neuroid, per_split=per_split,
+                 extra={"units": "Pearson r (Spearman-Brown corrected)", "n_splits": n_splits})
 
 
 def ncsnr(responses: xr.DataArray) -> np.ndarray:

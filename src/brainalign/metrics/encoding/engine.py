@@ -14,6 +14,12 @@ With a ceiling ``c_i`` (reliability, variance units), neuroids with ``c_i <= 0``
 and ``ceiling = median_i c_i``. ``error`` is the SEM over splits of each split's value. ``per_neuroid``
 is labelled with the responses' neuroid coordinates.
 
+``aggregation="brain-score"`` follows Brain-Score's CrossRegressedCorrelation instead: ``per_split`` is the median
+over neuroids of each split's r, ``raw`` their mean over splits, ``error`` the SEM over splits as Brain-Score
+computes it (``std(ddof=0) / sqrt(n_splits)``); a scalar ceiling ``c`` (correlation units, e.g.
+``internal_consistency``) gives ``value = clip((raw / c)², 0, 1)`` (Brain-Score's ``explained_variance``), the
+unclamped value in ``extra["unclamped"]``. :func:`brain_score_splits` are its 10 seeded 90/10 splits.
+
 >>> from brainalign.data.synthetic import simulated_brain
 >>> brain = simulated_brain(n_stimuli=200, n_features=5, n_neuroids=4, snr=4.0)
 >>> score = ridge_encoding(brain.features, brain.responses, ceiling=brain.reliability)
@@ -33,10 +39,11 @@ from array_api_compat import device as _device_of
 import numpy as np
 import xarray as xr
 from sklearn.base import clone
+from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 
 from brainalign.core.backend import asarray, namespace, to_numpy
 from brainalign.core.config import compute_settings, get_config
-from brainalign.core.errors import InvalidInputError
+from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.core.labels import NEUROID, REPETITION, STIMULUS, align, check_finite
 from brainalign.core.score import Score
 from brainalign.mapping.correlation import pearson_r
@@ -127,6 +134,30 @@ def resolve_splits(n: int, splits: Splits | None = None, n_splits: int = 5, seed
     return kfold_splits(n, n_splits, shuffle=True, seed=seed) if splits is None else check_splits(splits, n)
 
 
+BRAIN_SCORE_SEED = 1  # Brain-Score's CrossValidation random_state
+
+
+def brain_score_splits(n: int, stratify: Sequence[Any] | None = None, n_splits: int = 10, train_size: float = 0.9,
+                       seed: int = BRAIN_SCORE_SEED) -> Splits:
+    """Brain-Score's cross-validation splits: ``n_splits`` seeded random 90/10 splits of ``n`` stimuli,
+    stratified by ``stratify`` (one label per stimulus, e.g. object names) when given.
+
+    >>> [(len(train), len(test)) for train, test in brain_score_splits(20)][:2]
+    [(18, 2), (18, 2)]
+    """
+    test_size = 1 - train_size
+    if stratify is None:
+        splitter: Any = ShuffleSplit(n_splits=n_splits, train_size=train_size, test_size=test_size, random_state=seed)
+        labels = np.zeros(n)
+    else:
+        labels = np.asarray(stratify)
+        if labels.shape != (n,):
+            raise InvalidInputError(f"stratify needs one label per stimulus ({n}); got shape {labels.shape}")
+        splitter = StratifiedShuffleSplit(n_splits=n_splits, train_size=train_size, test_size=test_size,
+                                          random_state=seed)
+    return [(np.asarray(train), np.asarray(test)) for train, test in splitter.split(np.zeros(n), labels)]
+
+
 MIN_STIMULI = 4
 
 
@@ -203,8 +234,11 @@ def label_neuroids(values: Any, responses: xr.DataArray | None) -> Any:
     return xr.DataArray(np.asarray(values), dims=(NEUROID,), coords=coords)
 
 
-def score_correlations(correlations: np.ndarray, ceiling: np.ndarray | None = None,
-                       responses: xr.DataArray | None = None) -> Score:
+AGGREGATIONS = ("neuroid-median", "brain-score")
+
+
+def score_correlations(correlations: np.ndarray, ceiling: np.ndarray | float | None = None,
+                       responses: xr.DataArray | None = None, aggregation: str = "neuroid-median") -> Score:
     """`Score` from held-out correlations (splits × neuroids), ceiling-normalised when ``ceiling`` is given;
     ``per_neuroid`` carries the neuroid coordinates of ``responses`` when given.
 
@@ -212,7 +246,14 @@ def score_correlations(correlations: np.ndarray, ceiling: np.ndarray | None = No
     >>> s = score_correlations(np.array([[0.5, 0.6], [0.7, 0.6]]), ceiling=np.array([0.36, 0.0]))
     >>> round(s.value, 3), round(s.raw, 3), s.ceiling, s.extra["n_dropped_ceiling"]
     (1.0, 0.6, 0.36, 1)
+    >>> s = score_correlations(np.array([[0.5, 0.6], [0.7, 0.6]]), ceiling=0.5, aggregation="brain-score")
+    >>> round(s.raw, 3), s.value, round(s.extra["unclamped"], 3)
+    (0.6, 1.0, 1.44)
     """
+    if aggregation not in AGGREGATIONS:
+        raise UnknownNameError("aggregation", aggregation, AGGREGATIONS)
+    if aggregation == "brain-score":
+        return _brain_score_summary(np.asarray(correlations, dtype=float), ceiling, responses)
     correlations = np.asarray(correlations, dtype=float)
     n_splits, n_neuroids = correlations.shape
     r = _nanmean_rows(correlations)
@@ -238,6 +279,34 @@ def score_correlations(correlations: np.ndarray, ceiling: np.ndarray | None = No
                  per_neuroid=label_neuroids(per_neuroid, responses), per_split=per_split, extra=extra)
 
 
+def _brain_score_summary(correlations: np.ndarray, ceiling: np.ndarray | float | None,
+                         responses: xr.DataArray | None) -> Score:
+    """Brain-Score's CrossRegressedCorrelation aggregation and ``explained_variance`` normalisation."""
+    n_splits, n_neuroids = correlations.shape
+    per_split = _nanmedian_rows(correlations)
+    raw = float(np.mean(per_split))
+    extra: dict[str, Any] = {"n_neuroids": n_neuroids, "n_splits": n_splits, "aggregation": "brain-score",
+                             "units": {"raw": "Pearson r", "ceiling": "Pearson r", "value": "(r / ceiling)^2"}}
+    error = float(np.std(per_split) / np.sqrt(n_splits))
+    per_neuroid = label_neuroids(_nanmean_rows(correlations), responses)
+    if ceiling is None:
+        extra["units"] = {"raw": "Pearson r", "value": "Pearson r"}
+        return Score(value=raw, raw=raw, error=error, per_neuroid=per_neuroid, per_split=per_split, extra=extra)
+    if np.ndim(ceiling) != 0:
+        raise InvalidInputError("the brain-score aggregation needs one aggregated ceiling (a float, correlation "
+                                f"units, e.g. internal_consistency(...).value); got shape {np.shape(ceiling)}")
+    ceiling = float(ceiling)
+    if not (np.isfinite(ceiling) and ceiling > 0):
+        warnings.warn(f"the ceiling is {ceiling} (not positive); the normalised score is NaN", RuntimeWarning,
+                      stacklevel=3)
+        unclamped = math.nan
+    else:
+        unclamped = (raw / ceiling) ** 2
+    extra["unclamped"] = unclamped
+    return Score(value=float(np.clip(unclamped, 0.0, 1.0)), raw=raw, ceiling=ceiling, error=error,
+                 per_neuroid=per_neuroid, per_split=per_split, extra=extra)
+
+
 def encoding_score(
     source: xr.DataArray,
     target: xr.DataArray,
@@ -247,14 +316,16 @@ def encoding_score(
     splits: Splits | None = None,
     n_splits: int = 5,
     seed: int = 0,
-    ceiling: np.ndarray | None = None,
+    ceiling: np.ndarray | float | None = None,
     summarize: Callable[[Any], Any] | None = None,
+    aggregation: str = "neuroid-median",
 ) -> Score:
     """The encoding entry point: held-out correlations of ``estimator`` (cloned per split) summarised as a `Score`.
 
     ``source`` are `Features` (stimulus × unit), ``target`` `Responses` (stimulus × neuroid, repetitions
     averaged with NaN-aware means when present), aligned by ``stimulus_id``; seeded ``n_splits``-fold CV
     unless ``splits`` are given. With ``summarize``, ``extra["fitted"]`` lists its result per split.
+    ``aggregation`` names the summary (:data:`AGGREGATIONS`, see :func:`score_correlations`).
 
     >>> from brainalign.data.synthetic import simulated_brain
     >>> from brainalign.mapping.linear import LinearRegression
@@ -265,12 +336,14 @@ def encoding_score(
     X, Y, responses = _encoding_arrays(source, target)
     splits = resolve_splits(len(Y), splits, n_splits, seed)
     result = cross_validated_predictions(estimator, X, Y, splits, summarize=summarize)
-    score = score_correlations(result.correlations(), ceiling, responses)
+    score = score_correlations(result.correlations(), ceiling, responses, aggregation)
     if summarize is not None:
         score.extra["fitted"] = result.fitted
     config = get_config()
     score.provenance.update(metric=metric, seed=seed, n_splits=len(splits), backend=config["backend"],
                             dtype=config["dtype"])
+    if aggregation != "neuroid-median":
+        score.provenance["aggregation"] = aggregation
     return score
 
 

@@ -3,6 +3,8 @@
 All reuse :func:`~brainalign.metrics.encoding.engine.encoding_score` (the one CV engine) and the encoding Score
 convention (``raw`` = median over predicted columns of the split-mean held-out r; optional per-neuroid ceiling).
 
+* ``crossregressed-correlation``: Brain-Score's protocol (PLS-25 or ridge, 10 seeded 90/10 splits, median over
+  neuroids per split, mean over splits, optional internal-consistency ceiling and ``(r / ceiling)²``).
 * ``pls`` (Brain-Score's default: 25 components, no scaling), ``ols``, ``neuron-to-neuron``: model → brain.
 * ``reverse-ridge``: brain → model, scored over model units (how much of the model the brain explains).
 * ``bidirectional-ridge``: the mean of the forward and reverse raw scores.
@@ -28,7 +30,9 @@ from brainalign.core.labels import (NEUROID, REPETITION, STIMULUS, TIME, align, 
                                     make_responses, stimulus_ids)
 from brainalign.core.score import Score
 from brainalign.mapping.cv import Splits
-from brainalign.metrics.encoding.engine import encoding_matrices, encoding_score, resolve_splits
+from brainalign.metrics.ceilings.reliability import internal_consistency
+from brainalign.metrics.encoding.engine import (BRAIN_SCORE_SEED, brain_score_splits, encoding_matrices, encoding_score,
+                                                resolve_splits)
 from brainalign.mapping.linear import LinearRegression, NeuronToNeuron
 from brainalign.mapping.pls import BRAIN_SCORE_COMPONENTS, PLSRegression
 from brainalign.metrics.registry import register_metric
@@ -43,6 +47,52 @@ def pls_encoding(source: xr.DataArray, target: xr.DataArray, *, n_components: in
     score = encoding_score(source, target, PLSRegression(n_components=n_components), "pls", splits=splits,
                            n_splits=n_splits, seed=seed, ceiling=ceiling)
     score.provenance["n_components"] = n_components
+    return score
+
+
+CROSS_REGRESSIONS = ("pls", "ridge")
+CROSS_CEILINGS = ("internal-consistency",)
+
+
+@register_metric("crossregressed-correlation")
+def cross_regressed_correlation(source: xr.DataArray, target: xr.DataArray, *, regression: str = "pls",
+                                ceiling: str | float | None = None, stratify_coord: str | None = None,
+                                n_splits: int = 10, seed: int = BRAIN_SCORE_SEED,
+                                n_components: int = BRAIN_SCORE_COMPONENTS) -> Score:
+    """Brain-Score's ``CrossRegressedCorrelation``: ``regression`` (PLS-25 without scaling, or ridge) fitted on
+    :func:`~brainalign.metrics.encoding.engine.brain_score_splits` (stratified by the stimulus coordinate
+    ``stratify_coord`` when given), held-out Pearson r per neuroid, median over neuroids per split, mean over
+    splits. ``ceiling="internal-consistency"`` computes Brain-Score's ceiling from the target's repetitions
+    (a float is used as given); the value is then ``clip((raw / ceiling)², 0, 1)``.
+
+    >>> from brainalign.data.synthetic import simulated_brain
+    >>> brain = simulated_brain(n_stimuli=100, n_features=8, n_neuroids=4, snr=4.0)
+    >>> score = cross_regressed_correlation(brain.features, brain.responses, n_components=5)
+    >>> bool(score.raw > 0.8), score.per_split.shape
+    (True, (10,))
+    """
+    if regression not in CROSS_REGRESSIONS:
+        raise UnknownNameError("regression", regression, CROSS_REGRESSIONS)
+    if isinstance(ceiling, str):
+        if ceiling not in CROSS_CEILINGS:
+            raise UnknownNameError("ceiling", ceiling, CROSS_CEILINGS)
+        if REPETITION not in target.dims:
+            raise InvalidInputError("ceiling 'internal-consistency' needs responses with a 'repetition' dim; "
+                                    f"got {target.dims} (repeat-averaged data have no ceiling: pass ceiling=None)")
+        ceiling = internal_consistency(align(source, target)[1], seed=seed).value
+    _, aligned = align(source, target)
+    stratify = None
+    if stratify_coord is not None:
+        if stratify_coord not in aligned.coords:
+            raise InvalidInputError(f"stratify_coord {stratify_coord!r} is not a coordinate of the responses; "
+                                    f"valid: {sorted(aligned.coords)}")
+        stratify = aligned[stratify_coord].values
+    splits = brain_score_splits(aligned.sizes[STIMULUS], stratify, n_splits=n_splits, seed=seed)
+    estimator = (PLSRegression(n_components=n_components) if regression == "pls"
+                 else RidgeCV(alphas=DEFAULT_ALPHAS, cv=DEFAULT_CV, seed=seed))
+    score = encoding_score(source, target, estimator, "crossregressed-correlation", splits=splits, seed=seed,
+                           ceiling=ceiling, aggregation="brain-score")
+    score.provenance.update(regression=regression, n_components=n_components if regression == "pls" else None)
     return score
 
 
