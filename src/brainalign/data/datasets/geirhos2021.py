@@ -40,7 +40,7 @@ EXPERIMENTS: tuple[str, ...] = (
 #: Experiments whose images are redistributable, and their folder under ``stimuli/``.
 IMAGE_FOLDERS = {"cue-conflict": "style-transfer-preprocessed-512", "edge": "edges", "silhouette": "filled-silhouettes"}
 NO_RESPONSE = "na"  # a trial the subject did not answer in time
-_CSV = re.compile(r"raw-data/(?P<experiment>[^/]+)/(?P=experiment)_(?P<subject>subject-\d+)_session_(?P<session>\d+)\.csv")
+_CSV = re.compile(r"raw-data/(?P<experiment>[^/]+)/(?P=experiment)_subject-\d+_session_\d+\.csv")
 
 
 def _url(path: str) -> str:
