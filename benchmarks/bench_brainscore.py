@@ -11,10 +11,10 @@ import sys
 
 import numpy as np
 import scipy.stats
+from harness import best_time, row, write_rows
 from sklearn.cross_decomposition import PLSRegression as SklearnPLS
 from sklearn.model_selection import ShuffleSplit
 
-from harness import best_time, row, write_rows
 from brainalign.core.labels import make_features, make_responses
 from brainalign.metrics.encoding.variants import cross_regressed_correlation
 

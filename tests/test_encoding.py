@@ -12,11 +12,15 @@ from brainalign.core.config import config_context
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import make_features, make_responses
 from brainalign.data.synthetic import simulated_brain
-from brainalign.metrics.ceilings.reliability import split_half_reliability
 from brainalign.mapping.correlation import pearson_r
 from brainalign.mapping.cv import kfold_splits
-from brainalign.metrics.encoding.engine import (cross_validated_predictions, encoding_matrices, ridge_encoding,
-                                                score_correlations)
+from brainalign.metrics.ceilings.reliability import split_half_reliability
+from brainalign.metrics.encoding.engine import (
+    cross_validated_predictions,
+    encoding_matrices,
+    ridge_encoding,
+    score_correlations,
+)
 from brainalign.metrics.registry import METRICS
 
 SNRS = np.repeat([0.25, 1.0, 4.0], 4)

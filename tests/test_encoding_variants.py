@@ -8,13 +8,13 @@ from sklearn.cross_decomposition import PLSRegression as SklearnPLS
 from sklearn.linear_model import LinearRegression as SklearnOLS
 from sklearn.linear_model import Ridge
 
+import brainalign.metrics.encoding.variants  # noqa: F401  (registers the metrics)
 from brainalign.core.config import config_context
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import make_features, make_responses
 from brainalign.data.synthetic import simulated_brain
 from brainalign.mapping.cv import kfold_splits
-from brainalign.metrics.registry import get_metric, METRICS
-import brainalign.metrics.encoding.variants  # noqa: F401  (registers the metrics)
+from brainalign.metrics.registry import METRICS, get_metric
 
 BRAIN = simulated_brain(n_stimuli=150, n_features=40, n_neuroids=6, n_repetitions=4, snr=2.0, seed=3)
 X = BRAIN.features.values

@@ -93,6 +93,11 @@ class Benchmark:
         >>> get_benchmark("Cowley2023.V4-ridge").units(True), get_benchmark("Kriegeskorte2008.mIT-rsa").units(False)
         ('r·|r|/ceiling', 'ρ')
         """
+        if self.target == "behaviour":
+            return {"top1": "accuracy", "shape_bias": "shape fraction"}.get(
+                self.metric, "κ/ceiling" if normalised else "κ")
+        if self.metric == "crossregressed-correlation":  # Brain-Score: (median r / ceiling)², clamped to [0, 1]
+            return "(r/ceiling)² in [0, 1]" if normalised else "r"
         if self.target == "responses":
             return "r·|r|/ceiling" if normalised else "r"
         statistic = _SYMBOLS.get(self.metric_options.get("comparison", "spearman"),

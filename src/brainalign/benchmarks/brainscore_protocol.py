@@ -31,7 +31,8 @@ AVERAGED_SESSIONS = ("190923", "190925", "190927", "190928", "190929", "201025",
 
 BRAIN_SCORE_BENCHMARKS = (
     Benchmark(f"{COWLEY}.V4-pls", COWLEY, "V4", "crossregressed-correlation", "responses",
-              selection={"session": RAW_SESSION}, metric_options={"regression": "pls", "ceiling": "internal-consistency"},
+              selection={"session": RAW_SESSION},
+              metric_options={"regression": "pls", "ceiling": "internal-consistency"},
               description=("Brain-Score protocol: macaque V4 session 210325 (50 neurons x 640 images with repeats); "
                            "PLS-25, 10 splits of 90/10; median over neurons per split, mean over splits; "
                            "(r / internal consistency)^2 clamped to [0, 1]")),

@@ -17,7 +17,9 @@ KRIEGESKORTE = "Kriegeskorte2008"
 NET2BRAIN = "Net2Brain78"
 COWLEY = "Cowley2023"
 
-BENCHMARKS: Registry[Benchmark] = Registry("benchmark", "brainalign.benchmarks")
+BENCHMARKS: Registry[Benchmark] = Registry(
+    "benchmark", "brainalign.benchmarks",
+    builtin_modules=("brainalign.benchmarks.brainscore_protocol", "brainalign.benchmarks.behaviour"))
 
 
 def register_benchmark(benchmark: Benchmark) -> Benchmark:

@@ -175,7 +175,17 @@ def score(
     bench = resolve_benchmark(benchmark)
     stimuli = bench.stimulus_set()
     loaded = resolve_model(model, device=device, name=name, modality=stimuli.modality)
+    if bench.target == "behaviour":  # the model's own decisions, read out once at the benchmark's layer
+        layers = [bench.layer]
     layers = list(layers) if layers else list(loaded.card.default_layers)
+    if bench.target == "behaviour":
+        with config_context(device=device):
+            results = LayerScores(loaded.card.identifier, bench, {bench.layer: bench(loaded)},
+                                  loaded.weights_checksum, loaded.card.training_status)
+        if store is not None:
+            store.put(result_row(results.model, results.weights_checksum, bench, bench.layer,
+                                 results.scores[bench.layer], weights=results.weights))
+        return results
     with config_context(device=device):
         features = Extractor(loaded, layers=layers, batch_size=batch_size, device=device).extract(stimuli)
         results = LayerScores(loaded.card.identifier, bench, {}, loaded.weights_checksum, loaded.card.training_status)
@@ -209,8 +219,9 @@ def score_grid(
     for model in models:
         loaded = resolve_model(model, device=device)
         identifier, checksum = loaded.card.identifier, loaded.weights_checksum
-        wanted = list(layers) if layers else list(loaded.card.default_layers)
         for bench in benches:
+            wanted = [bench.layer] if bench.target == "behaviour" else (
+                list(layers) if layers else list(loaded.card.default_layers))
             stored = {}
             if store is not None:
                 stored = {layer: store.get(row_key(identifier, checksum, bench, layer)) for layer in wanted}

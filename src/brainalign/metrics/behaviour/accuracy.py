@@ -16,11 +16,11 @@ def correct(decisions: Sequence[str], truth: Sequence[str]) -> np.ndarray:
     >>> correct(["cat", "dog"], ["cat", "cat"]).tolist()
     [True, False]
     """
-    decisions, truth = np.asarray(decisions, dtype=str), np.asarray(truth, dtype=str)
-    if decisions.shape != truth.shape or decisions.ndim != 1:
+    decided, true = np.asarray(decisions, dtype=str), np.asarray(truth, dtype=str)
+    if decided.shape != true.shape or decided.ndim != 1:
         raise InvalidInputError(f"decisions and truth must be 1-d and of equal length; got shapes "
-                                f"{decisions.shape} and {truth.shape}")
-    return decisions == truth
+                                f"{decided.shape} and {true.shape}")
+    return np.asarray(decided == true)
 
 
 def accuracy(decisions: Sequence[str], truth: Sequence[str]) -> float:

@@ -35,9 +35,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from array_api_compat import device as _device_of
 import numpy as np
 import xarray as xr
+from array_api_compat import device as _device_of
 from sklearn.base import clone
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 
@@ -48,8 +48,8 @@ from brainalign.core.labels import NEUROID, REPETITION, STIMULUS, align, check_f
 from brainalign.core.score import Score
 from brainalign.mapping.correlation import pearson_r
 from brainalign.mapping.cv import Splits, check_splits, kfold_splits
+from brainalign.mapping.ridge import CV, DEFAULT_ALPHAS, DEFAULT_CV, RidgeCV
 from brainalign.metrics.registry import register_metric
-from brainalign.mapping.ridge import DEFAULT_ALPHAS, DEFAULT_CV, RidgeCV
 
 
 @dataclass
@@ -64,7 +64,8 @@ class CrossValidatedPredictions:
 
     def correlations(self) -> np.ndarray:
         """Held-out Pearson r, splits × targets."""
-        return np.stack([to_numpy(pearson_r(p, y)) for p, y in zip(self.predictions, self.targets)]).astype(float)
+        return (np.stack([to_numpy(pearson_r(p, y)) for p, y in zip(self.predictions, self.targets, strict=True)])
+                        .astype(float))
 
     def out_of_fold(self) -> np.ndarray:
         """One prediction per stimulus (stimuli × targets), from the split that held it out.
@@ -73,7 +74,7 @@ class CrossValidatedPredictions:
         """
         n = 1 + max(int(test.max()) for _, test in self.splits)
         pooled = np.full((n, self.predictions[0].shape[1]), np.nan)
-        for (_, test), predicted in zip(self.splits, self.predictions):
+        for (_, test), predicted in zip(self.splits, self.predictions, strict=True):
             pooled[test] = to_numpy(predicted)
         if np.isnan(pooled).any():
             raise InvalidInputError("the splits do not test every row once; out-of-fold predictions need a partition")
@@ -353,7 +354,7 @@ def ridge_encoding(
     target: xr.DataArray,
     *,
     alphas: Sequence[float] | np.ndarray = DEFAULT_ALPHAS,
-    inner_cv: int | str | Splits = DEFAULT_CV,
+    inner_cv: CV = DEFAULT_CV,
     splits: Splits | None = None,
     n_splits: int = 5,
     seed: int = 0,

@@ -21,22 +21,37 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from brainalign.core.errors import InvalidInputError, UnknownNameError
-from brainalign.core.labels import (NEUROID, REPETITION, STIMULUS, TIME, align, check_finite, make_features,
-                                    make_responses, stimulus_ids)
+from brainalign.core.labels import (
+    NEUROID,
+    REPETITION,
+    STIMULUS,
+    TIME,
+    align,
+    check_finite,
+    make_features,
+    make_responses,
+    stimulus_ids,
+)
 from brainalign.core.score import Score
 from brainalign.mapping.cv import Splits
-from brainalign.metrics.ceilings.reliability import internal_consistency
-from brainalign.metrics.encoding.engine import (BRAIN_SCORE_SEED, brain_score_splits, encoding_matrices, encoding_score,
-                                                resolve_splits)
 from brainalign.mapping.linear import LinearRegression, NeuronToNeuron
 from brainalign.mapping.pls import BRAIN_SCORE_COMPONENTS, PLSRegression
+from brainalign.mapping.ridge import CV, DEFAULT_ALPHAS, DEFAULT_CV, RidgeCV
+from brainalign.metrics.ceilings.reliability import internal_consistency
+from brainalign.metrics.encoding.engine import (
+    BRAIN_SCORE_SEED,
+    brain_score_splits,
+    encoding_matrices,
+    encoding_score,
+    resolve_splits,
+)
 from brainalign.metrics.registry import register_metric
-from brainalign.mapping.ridge import DEFAULT_ALPHAS, DEFAULT_CV, RidgeCV
 
 
 @register_metric("pls")
@@ -85,8 +100,8 @@ def cross_regressed_correlation(source: xr.DataArray, target: xr.DataArray, *, r
     if stratify_coord is not None:
         if stratify_coord not in aligned.coords:
             raise InvalidInputError(f"stratify_coord {stratify_coord!r} is not a coordinate of the responses; "
-                                    f"valid: {sorted(aligned.coords)}")
-        stratify = aligned[stratify_coord].values
+                                    f"valid: {sorted(map(str, aligned.coords))}")
+        stratify = list(aligned[stratify_coord].values)
     splits = brain_score_splits(aligned.sizes[STIMULUS], stratify, n_splits=n_splits, seed=seed)
     estimator = (PLSRegression(n_components=n_components) if regression == "pls"
                  else RidgeCV(alphas=DEFAULT_ALPHAS, cv=DEFAULT_CV, seed=seed))
@@ -127,7 +142,8 @@ def swap_direction(source: xr.DataArray, target: xr.DataArray) -> tuple[xr.DataA
 
 @register_metric("reverse-ridge")
 def reverse_ridge_encoding(source: xr.DataArray, target: xr.DataArray, *,
-                           alphas: Sequence[float] | np.ndarray = DEFAULT_ALPHAS, inner_cv: int | str | Splits = DEFAULT_CV,
+                           alphas: Sequence[float] | np.ndarray = DEFAULT_ALPHAS,
+                           inner_cv: CV = DEFAULT_CV,
                            splits: Splits | None = None, n_splits: int = 5, seed: int = 0,
                            ceiling: np.ndarray | None = None) -> Score:
     """Ridge from brain responses to model units; the score is the median held-out r over model units."""
@@ -138,18 +154,19 @@ def reverse_ridge_encoding(source: xr.DataArray, target: xr.DataArray, *,
 @register_metric("bidirectional-ridge")
 def bidirectional_ridge_encoding(source: xr.DataArray, target: xr.DataArray, *,
                                  alphas: Sequence[float] | np.ndarray = DEFAULT_ALPHAS,
-                                 inner_cv: int | str | Splits = DEFAULT_CV, splits: Splits | None = None, n_splits: int = 5,
-                                 seed: int = 0, ceiling: np.ndarray | None = None) -> Score:
+                                 inner_cv: CV = DEFAULT_CV, splits: Splits | None = None,
+                                 n_splits: int = 5, seed: int = 0, ceiling: np.ndarray | None = None) -> Score:
     """Mean of forward (model → brain) and reverse (brain → model) ridge raw scores, both in ``extra``."""
     if ceiling is not None:
         raise InvalidInputError("bidirectional-ridge has no ceiling: the reverse direction predicts model units")
     ridge = RidgeCV(alphas=alphas, cv=inner_cv, seed=seed)
-    common = dict(splits=splits, n_splits=n_splits, seed=seed)
+    common: dict[str, Any] = dict(splits=splits, n_splits=n_splits, seed=seed)
     forward = encoding_score(source, target, ridge, "ridge", **common)
     reverse = encoding_score(*swap_direction(source, target), ridge, "reverse-ridge", **common)
-    score = Score(value=(forward.raw + reverse.raw) / 2, per_split=(forward.per_split + reverse.per_split) / 2,
+    per_split = (np.asarray(forward.per_split) + np.asarray(reverse.per_split)) / 2
+    score = Score(value=(forward.raw + reverse.raw) / 2, per_split=per_split,
                   extra={"forward": forward.raw, "reverse": reverse.raw})
-    score.error = float(np.std(score.per_split, ddof=1) / np.sqrt(len(score.per_split)))
+    score.error = float(np.std(per_split, ddof=1) / np.sqrt(len(per_split)))
     score.provenance.update(forward.provenance, metric="bidirectional-ridge")
     return score
 
@@ -182,7 +199,7 @@ def flatten_time(source: xr.DataArray, target: xr.DataArray) -> tuple[xr.DataArr
     Y = np.asarray(target.values).reshape(n_stimuli * n_bins, n_neuroids)
     check_finite(Y, "target responses (after averaging repetitions)")
     ids = [f"{s}|t{b}" for s in stimulus_ids(target) for b in range(n_bins)]
-    neuroid_coords = {name: c.values for name, c in target.coords.items() if c.dims == (NEUROID,)}
+    neuroid_coords = {str(name): c.values for name, c in target.coords.items() if c.dims == (NEUROID,)}
     return (make_features(X, ids), make_responses(Y, ids, neuroid_coords=neuroid_coords),
             np.repeat(np.arange(n_stimuli), n_bins))
 
@@ -191,7 +208,7 @@ SPANTIME_REGRESSIONS = ("ridge", "pls")
 
 
 def spantime_encoding(source: xr.DataArray, target: xr.DataArray, *, regression: str = "ridge",
-                      alphas: Sequence[float] | np.ndarray = DEFAULT_ALPHAS, inner_cv: int | str | Splits = DEFAULT_CV,
+                      alphas: Sequence[float] | np.ndarray = DEFAULT_ALPHAS, inner_cv: CV = DEFAULT_CV,
                       n_components: int = BRAIN_SCORE_COMPONENTS, splits: Splits | None = None, n_splits: int = 5,
                       seed: int = 0, ceiling: np.ndarray | None = None) -> Score:
     """Encoding with time bins treated as samples; ``splits`` (over stimuli) are expanded to their time bins."""
