@@ -93,7 +93,7 @@ class Score:
         meta["provenance"] = {k: _encode(v, f"provenance.{k}", arrays) for k, v in self.provenance.items()}
         arrays[_META_KEY] = np.asarray(json.dumps(meta))
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-            np.savez(handle, allow_pickle=True, **arrays)
+            np.savez(handle, allow_pickle=False, **arrays)
         return path
 
     @classmethod

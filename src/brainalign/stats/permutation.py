@@ -26,10 +26,10 @@ from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.data.rdm import RDM, condensed_index
 from brainalign.metrics.similarity.rdm_comparison import (
     RANK_METHODS,
-    _check_method,
-    _prepared,
+    check_method,
     compare_vectors,
     matched,
+    prepared_vectors,
 )
 
 ALTERNATIVES = ("greater", "less", "two-sided")
@@ -54,7 +54,7 @@ def permutation_test_rsa(model: RDM, data: RDM, method: str = "spearman", *, n_p
     absolute values for two-sided). Computed in float64 on the compute context's backend
     and device, in batches that fit its ``working_memory``.
     """
-    _check_method(method)
+    check_method(method)
     if alternative not in ALTERNATIVES:
         raise UnknownNameError("alternative", alternative, ALTERNATIVES)
     if model.n_rdms != 1:
@@ -62,7 +62,7 @@ def permutation_test_rsa(model: RDM, data: RDM, method: str = "spearman", *, n_p
     data = matched(model, data.subject_means())
     ranked = method in RANK_METHODS
     settings = compute_settings()._replace(dtype="float64")
-    a, b = _prepared(model, method, settings), _prepared(data, method, settings)
+    a, b = prepared_vectors(model, method, settings), prepared_vectors(data, method, settings)
     xp = namespace(a)
     observed = float(to_numpy(xp.mean(compare_vectors(a, b, method, ranked=ranked))))
     n = model.n_stimuli

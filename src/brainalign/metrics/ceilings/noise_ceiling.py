@@ -33,7 +33,7 @@ from brainalign.data.rdm import RDM
 from brainalign.metrics.similarity.rdm_comparison import (
     DISTANCE_METHODS,
     RANK_METHODS,
-    _check_method,
+    check_method,
     compare_vectors,
     rank_rows,
 )
@@ -80,7 +80,7 @@ def rdm_noise_ceiling_per_subject(
     >>> lower.round(6).tolist(), upper.shape
     ([1.0, 1.0, 1.0], (3,))
     """
-    _check_method(method)
+    check_method(method)
     if pooling not in POOLINGS:
         raise UnknownNameError("noise-ceiling pooling", pooling, POOLINGS)
     groups = np.arange(rdms.n_rdms) if by is None else rdms.descriptors[by].to_numpy()

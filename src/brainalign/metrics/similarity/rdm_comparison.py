@@ -66,7 +66,7 @@ def compare_rdms(a: RDM, b: RDM, method: str = "spearman") -> np.ndarray:
     >>> compare_rdms(x, y, "pearson").round(6).tolist()
     [[1.0]]
     """
-    _check_method(method)
+    check_method(method)
     b = matched(a, b)
     settings = compute_settings()
     if method in RANK_METHODS and min(a.n_rdms, b.n_rdms) <= _GATHER_MAX_RDMS:
@@ -75,7 +75,7 @@ def compare_rdms(a: RDM, b: RDM, method: str = "spearman") -> np.ndarray:
         else:
             similarities = to_numpy(_ranked_by_gather(a.condensed, b, method, settings))
     else:
-        va, vb = _prepared(a, method, settings), _prepared(b, method, settings)
+        va, vb = prepared_vectors(a, method, settings), prepared_vectors(b, method, settings)
         similarities = to_numpy(compare_vectors(va, vb, method, ranked=method in RANK_METHODS))
     return _undefined_as_nan(similarities, a, b, method)
 
@@ -113,7 +113,7 @@ def _ranked_by_gather(many: np.ndarray, few: RDM, method: str, settings: Compute
     scatter, a centring and a product over all ``k_many`` rank vectors."""
     n = many.shape[-1]
     centre = (n + 1) / 2
-    few_ranks = _prepared(few, method, settings) - centre
+    few_ranks = prepared_vectors(few, method, settings) - centre
     xp = namespace(few_ranks)
     x = asarray(many, settings.backend, settings.device, settings.dtype)
     step = rows_per_chunk(n)
@@ -147,12 +147,16 @@ def matched(a: RDM, b: RDM) -> RDM:
     return b.reorder(a.stimulus_ids)
 
 
-def _check_method(method: str) -> None:
+def check_method(method: str) -> None:
+    """An `UnknownNameError` listing the valid comparison methods unless ``method`` is one of them.
+
+    >>> check_method("spearman")
+    """
     if method not in METHODS:
         raise UnknownNameError("RDM comparison", method, METHODS)
 
 
-def _prepared(rdm: RDM, method: str, settings: ComputeSettings) -> Any:
+def prepared_vectors(rdm: RDM, method: str, settings: ComputeSettings) -> Any:
     """The condensed RDMs on the backend, rank-transformed for rank methods (ranks kept on the RDM object,
     whose values are read-only)."""
     if method not in RANK_METHODS:
@@ -173,7 +177,7 @@ def compare_vectors(a: Any, b: Any, method: str, *, weights: Any | None = None, 
     >>> compare_vectors(np.array([[1.0, 2, 3]]), np.array([[1.0, 3, 2], [3.0, 2, 1]]), "spearman").round(6).tolist()
     [[0.5, -1.0]]
     """
-    _check_method(method)
+    check_method(method)
     xp = namespace(a, b)
     if weights is not None and method not in MASKABLE_METHODS:
         raise InvalidInputError(f"weighting entries works for {MASKABLE_METHODS}; got method {method!r}")
