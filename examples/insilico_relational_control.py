@@ -11,34 +11,23 @@ correlation over the chosen images should be positive for the aligned set and ne
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from _v4_encoder import fit_on_held_out_split, parse_args  # noqa: E402
 
-from brainalign.data.registry import get_dataset  # noqa: E402
-from brainalign.insilico import EncodingModel  # noqa: E402
-from brainalign.insilico.experiments import held_out_split, population_correlation, population_means, relational_control  # noqa: E402
+from brainalign.insilico.experiments import (  # noqa: E402
+    population_correlation,
+    population_means,
+    relational_control,
+)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output", type=Path, default=Path("insilico_output"))
-    parser.add_argument("--model", default="efficientnet_lite0")
-    parser.add_argument("--layer", default="blocks.3")
-    parser.add_argument("--session", default="210325")
-    parser.add_argument("--n-images", type=int, default=20)
-    args = parser.parse_args()
-    args.output.mkdir(parents=True, exist_ok=True)
-
-    dataset = get_dataset("Cowley2023")
-    train_stimuli, train_responses, test_stimuli, test_responses = held_out_split(
-        dataset.stimulus_set(args.session), dataset.responses("V4", args.session), 0.8)
-    encoder = EncodingModel.fit(args.model, [args.layer], train_stimuli, train_responses)
+    args = parse_args(__doc__.splitlines()[0], n_images=20)
+    encoder, train_stimuli, _, test_stimuli, test_responses = fit_on_held_out_split(args)
     predicted = encoder.generate(test_stimuli)
 
     # populations: neurons loading positively vs negatively on the second principal component of the
