@@ -175,22 +175,21 @@ def score(
     bench = resolve_benchmark(benchmark)
     stimuli = bench.stimulus_set()
     loaded = resolve_model(model, device=device, name=name, modality=stimuli.modality)
-    if bench.target == "behaviour":  # the model's own decisions, read out once at the benchmark's layer
-        layers = [bench.layer]
-    layers = list(layers) if layers else list(loaded.card.default_layers)
-    if bench.target == "behaviour":
-        with config_context(device=device):
-            results = LayerScores(loaded.card.identifier, bench, {bench.layer: bench(loaded)},
-                                  loaded.weights_checksum, loaded.card.training_status)
-        if store is not None:
-            store.put(result_row(results.model, results.weights_checksum, bench, bench.layer,
-                                 results.scores[bench.layer], weights=results.weights))
-        return results
+    results = LayerScores(loaded.card.identifier, bench, {}, loaded.weights_checksum, loaded.card.training_status)
     with config_context(device=device):
-        features = Extractor(loaded, layers=layers, batch_size=batch_size, device=device).extract(stimuli)
-        results = LayerScores(loaded.card.identifier, bench, {}, loaded.weights_checksum, loaded.card.training_status)
+        if bench.target == "behaviour":  # the model's own decisions, read out once at the benchmark's layer
+            layers = [bench.layer]
+
+            def compute(layer: str) -> Score:
+                return bench(loaded)
+        else:
+            layers = list(layers) if layers else list(loaded.card.default_layers)
+            features = Extractor(loaded, layers=layers, batch_size=batch_size, device=device).extract(stimuli)
+
+            def compute(layer: str) -> Score:
+                return bench(features[layer]) if ci is None else bench(features[layer], ci=ci)
         for layer in layers:
-            results.scores[layer] = bench(features[layer]) if ci is None else bench(features[layer], ci=ci)
+            results.scores[layer] = compute(layer)
             if store is not None:
                 store.put(result_row(results.model, results.weights_checksum, bench, layer, results.scores[layer],
                                      weights=results.weights))
