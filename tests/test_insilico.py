@@ -30,6 +30,35 @@ def test_generated_responses_to_new_stimuli_match_the_ground_truth():
     assert abs(np.median(encoder.accuracy["explained_variance"]) - 1.0) < 0.1
 
 
+def test_time_resolved_encoder_generates_each_time_bin_of_a_known_linear_brain(tmp_path):
+    """Each time bin has its own ground-truth map; generated responses keep (stimulus, neuroid, time)."""
+    rng = np.random.default_rng(3)
+    n_stimuli, n_features, n_neuroids, times = 300, 10, 4, [0.05, 0.15, 0.25]
+    X = rng.standard_normal((n_stimuli, n_features))
+    weights = rng.standard_normal((len(times), n_features, n_neuroids))
+    signal = np.einsum("sf,tfn->snt", X, weights)
+    noisy = signal[..., None] + rng.standard_normal((*signal.shape, 4)) * signal.std() * 0.7
+    ids = [f"s{i}" for i in range(n_stimuli)]
+    responses = make_responses(noisy, ids, dims=("stimulus", "neuroid", "time", "repetition"),
+                               neuroid_coords={"neuroid_id": [f"n{j}" for j in range(n_neuroids)]})
+    responses = responses.assign_coords(time=times)
+    encoder = EncodingModel.fit_features(make_features(X, ids), responses)
+    assert encoder.accuracy["r"].shape == (n_neuroids, len(times))
+    assert encoder.accuracy["explained_variance"].shape == (n_neuroids, len(times))
+    new = rng.standard_normal((100, n_features))
+    generated = encoder.predict(make_features(new, [f"new{i}" for i in range(100)]))
+    assert generated.dims == ("stimulus", "neuroid", "time")
+    assert generated["time"].values.tolist() == times
+    truth = np.einsum("sf,tfn->snt", new, weights)
+    for j in range(n_neuroids):
+        for t in range(len(times)):
+            assert pearsonr(generated.values[:, j, t], truth[:, j, t])[0] > 0.97
+    loaded = EncodingModel.load(encoder.save(tmp_path / "timed.safetensors"))
+    subset = loaded.predict(make_features(new, [f"new{i}" for i in range(100)]), neuroids=["n3", "n1"])
+    np.testing.assert_array_equal(subset.values, generated.values[:, [3, 1], :])
+    assert loaded.model_card()["n_neuroids"] == n_neuroids and loaded.model_card()["time_bins"] == times
+
+
 def _tiny_setup(tmp_path):
     rng = np.random.default_rng(0)
     folder = tmp_path / "images"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +11,7 @@ from typer.testing import CliRunner
 
 from brainalign.cli_insilico import app
 from brainalign.core.errors import InvalidInputError
+from brainalign.core.labels import make_responses
 from brainalign.core.storage import file_sha256
 from brainalign.data.registry import get_dataset
 from brainalign.data.stimuli import StimulusSet
@@ -73,3 +76,35 @@ def test_cli_fit_then_generate_a_region_and_neuroid_subset(shared_data, small_en
     assert list(table.columns) == ["210325/neuron007", "210325/neuron001"] and len(table) == 4
     direct = encoder.generate(StimulusSet.from_folder(folder), neuroids=["210325/neuron007", "210325/neuron001"])
     np.testing.assert_allclose(table.values, direct.values, rtol=1e-5)
+    card = runner.invoke(app, ["describe", small_entry.name, "--plot", str(tmp_path / "accuracy.png")])
+    assert card.exit_code == 0, card.output
+    assert (tmp_path / "accuracy.png").stat().st_size > 1000
+    assert json.loads(card.output[:card.output.rindex("}") + 1])["n_neuroids"] == 50
+
+
+def test_cli_generate_writes_one_row_per_stimulus_and_time_bin(shared_data, tmp_path):
+    entry = register_encoder(EncoderEntry("test.timed", "efficientnet_lite0_random", ("blocks.0",), "Cowley2023",
+                                          "V4", "210325", n_stimuli=30))
+    try:
+        stimuli = get_dataset("Cowley2023").stimulus_set("210325")
+        stimuli = stimuli.subset(stimuli.stimulus_ids[:30])
+        rng = np.random.default_rng(0)
+        responses = make_responses(rng.normal(size=(30, 2, 3)), stimuli.stimulus_ids,
+                                   dims=("stimulus", "neuroid", "time"),
+                                   neuroid_coords={"neuroid_id": ["a", "b"]}).assign_coords(time=[0, 50, 100])
+        encoder = EncodingModel.fit("efficientnet_lite0_random", ["blocks.0"], stimuli, responses, batch_size=30)
+        encoder.save(local_path(entry.name))
+        folder = tmp_path / "new"
+        folder.mkdir()
+        for path in stimuli.paths[:3]:
+            (folder / path.name).write_bytes(path.read_bytes())
+        output = tmp_path / "timed.csv"
+        result = runner.invoke(app, ["generate", entry.name, str(folder), "-o", str(output)])
+        assert result.exit_code == 0, result.output
+        table = pd.read_csv(output, index_col=["stimulus_id", "time"])
+        assert table.shape == (9, 2) and table.index.get_level_values("time").tolist()[:3] == [0, 50, 100]
+        direct = encoder.generate(StimulusSet.from_folder(folder))
+        np.testing.assert_allclose(table["b"].to_numpy().reshape(3, 3), direct.sel(neuroid=1).values, rtol=1e-5)
+    finally:
+        local_path(entry.name).unlink(missing_ok=True)
+        ENCODERS.unregister(entry.name)

@@ -41,12 +41,25 @@ def list_encoders() -> None:
 
 
 @app.command()
-def describe(name: str) -> None:
-    """Print an encoder's model card as JSON."""
+def describe(name: str,
+             plot: Annotated[Path | None, typer.Option(help="Also write the accuracy figure (png/pdf/svg); "
+                                                             "the encoder must be fitted here.")] = None) -> None:
+    """Print an encoder's model card as JSON (and its held-out accuracy figure with --plot)."""
     from brainalign.insilico.catalog import describe as card_of
+    from brainalign.insilico.catalog import load_encoder
 
     try:
         typer.echo(json.dumps(card_of(name), indent=2))
+        if plot is not None:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            from brainalign.insilico.card_plot import plot_accuracy
+
+            figure = plot_accuracy(load_encoder(name)).figure
+            with atomic_path(plot) as tmp:
+                figure.savefig(tmp, format=plot.suffix.lstrip(".") or "png", bbox_inches="tight")
+            typer.echo(f"wrote {plot}")
     except BrainAlignError as error:
         _fail(error)
 
@@ -68,7 +81,8 @@ def fit(name: str, batch_size: Annotated[int, typer.Option(help="Images per forw
 def generate(
     name: str,
     stimuli: Annotated[Path, typer.Argument(help="A folder of images.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="CSV file: one row per stimulus.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="CSV file: one row per stimulus (per stimulus "
+                                                                   "and time bin for time-resolved encoders).")],
     neuroid: Annotated[list[str] | None, typer.Option(help="Neuroid id(s) to keep (default: all).")] = None,
     region: Annotated[str | None, typer.Option(help="Keep only this region's neuroids.")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Images per forward pass.")] = None,
@@ -82,9 +96,15 @@ def generate(
                                                 batch_size=batch_size)
     except BrainAlignError as error:
         _fail(error)
-    table = pd.DataFrame(responses.values, index=responses["stimulus_id"].values,
-                         columns=responses["neuroid_id"].values)
-    table.index.name = "stimulus_id"
+    columns = responses["neuroid_id"].values if "neuroid_id" in responses.coords else None
+    if "time" in responses.dims:
+        long = responses.transpose("stimulus", "time", "neuroid")
+        index = pd.MultiIndex.from_product([responses["stimulus_id"].values, responses["time"].values],
+                                           names=["stimulus_id", "time"])
+        table = pd.DataFrame(long.values.reshape(-1, long.sizes["neuroid"]), index=index, columns=columns)
+    else:
+        table = pd.DataFrame(responses.values, index=pd.Index(responses["stimulus_id"].values, name="stimulus_id"),
+                             columns=columns)
     with atomic_path(output) as tmp:
         table.to_csv(tmp)
-    typer.echo(f"wrote {table.shape[0]} stimuli × {table.shape[1]} neuroids to {output}")
+    typer.echo(f"wrote {responses.sizes['stimulus']} stimuli × {table.shape[1]} neuroids to {output}")

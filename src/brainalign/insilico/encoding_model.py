@@ -34,7 +34,7 @@ from safetensors.numpy import load_file, save_file
 import brainalign
 from brainalign.core.backend import to_numpy
 from brainalign.core.errors import BrainAlignError, InvalidInputError, UnknownNameError
-from brainalign.core.labels import NEUROID, REPETITION, make_features, make_responses
+from brainalign.core.labels import NEUROID, REPETITION, STIMULUS, TIME, make_features, make_responses
 from brainalign.core.storage import atomic_path
 from brainalign.mapping.ridge import DEFAULT_ALPHAS, RidgeCV
 from brainalign.metrics.ceilings.reliability import split_half_reliability
@@ -69,6 +69,23 @@ def _concatenate(features: xr.DataArray | Mapping[str, xr.DataArray]) -> xr.Data
     return make_features(np.concatenate([np.asarray(a.values) for a in arrays], axis=1), ids)
 
 
+def _time_as_columns(responses: xr.DataArray) -> tuple[xr.DataArray, list[Any]]:
+    """Time-resolved `Responses` as one column per (neuroid, time bin), neuroid-major, plus the time bins.
+
+    Each (neuroid, time bin) gets its own ridge map, as one neuroid each; responses without a time dim pass
+    through with no time bins.
+    """
+    if TIME not in responses.dims:
+        return responses, []
+    times = [v.item() if hasattr(v, "item") else v for v in responses[TIME].values] if TIME in responses.coords \
+        else list(range(responses.sizes[TIME]))
+    rest = [dim for dim in responses.dims if dim not in (STIMULUS, NEUROID, TIME)]
+    ordered = responses.transpose(STIMULUS, NEUROID, TIME, *rest)
+    values = np.asarray(ordered.values)
+    flat = values.reshape(values.shape[0], values.shape[1] * values.shape[2], *values.shape[3:])
+    return make_responses(flat, ordered["stimulus_id"].values.tolist(), dims=(STIMULUS, NEUROID, *rest)), times
+
+
 class EncodingModel:
     """A fitted linear map from a model's layer features to neuroid responses, with its held-out accuracy.
 
@@ -91,6 +108,8 @@ class EncodingModel:
 
         Accuracy: held-out r per neuroid over ``n_splits`` seeded folds, and ``r² / reliability`` when the
         responses have repetitions (split-half, Spearman–Brown; NaN with one warning where reliability ≤ 0).
+        Time-resolved responses (a ``time`` dim) get one map per (neuroid, time bin); accuracy is then
+        (neuroid × time) and :meth:`predict` returns ``(stimulus, neuroid, time)``.
 
         >>> from brainalign.data.synthetic import simulated_brain
         >>> brain = simulated_brain(n_stimuli=60, n_features=4, n_neuroids=2)
@@ -98,6 +117,9 @@ class EncodingModel:
         (4, 2)
         """
         source = _concatenate(features)
+        neuroids = {name: [v.item() if hasattr(v, "item") else v for v in coord.values]
+                    for name, coord in responses.coords.items() if coord.dims == (NEUROID,)}
+        responses, times = _time_as_columns(responses)
         X, Y = encoding_matrices(source, responses)
         if X.shape[0] < 2 * n_splits:
             raise InvalidInputError(f"fitting needs at least {2 * n_splits} stimuli for {n_splits} folds; "
@@ -119,10 +141,10 @@ class EncodingModel:
         coef = to_numpy(final.coef_).astype(np.float32)
         coef = coef.T if coef.shape != (X.shape[1], Y.shape[1]) else coef
         intercept = to_numpy(final.intercept_).reshape(-1).astype(np.float32)
-        neuroids = {name: [v.item() if hasattr(v, "item") else v for v in coord.values]
-                    for name, coord in responses.coords.items() if coord.dims == (NEUROID,)}
+        if times:
+            accuracy = {name: value.reshape(-1, len(times)) for name, value in accuracy.items()}
         meta = {"n_stimuli": int(X.shape[0]), "n_units": int(X.shape[1]), "n_splits": n_splits, "seed": seed,
-                "time_resolved": False, **dict(metadata or {})}
+                "time_resolved": bool(times), "time_bins": times, **dict(metadata or {})}
         return cls(coef, intercept, to_numpy(final.best_alphas_).astype(np.float64), accuracy, neuroids, meta)
 
     @classmethod
@@ -155,7 +177,8 @@ class EncodingModel:
     # ------------------------------------------------------------------ prediction
     def predict(self, features: xr.DataArray | Mapping[str, xr.DataArray],
                 neuroids: Sequence[str] | None = None, region: str | None = None) -> xr.DataArray:
-        """`Responses` (stimulus × neuroid) predicted from features of the fitted layers, optionally a subset.
+        """`Responses` (stimulus × neuroid [× time]) predicted from features of the fitted layers, optionally a
+        subset of neuroids.
 
         >>> from brainalign.data.synthetic import simulated_brain
         >>> brain = simulated_brain(n_stimuli=60, n_features=4, n_neuroids=3)
@@ -168,11 +191,19 @@ class EncodingModel:
             raise InvalidInputError(f"features have {source.sizes['unit']} units; this encoder was fitted on "
                                     f"{self.coef.shape[0]} (layers {self.metadata.get('layers')})")
         keep = self._selection(neuroids, region)
+        times = self.metadata.get("time_bins") or []
+        n_times = max(len(times), 1)
+        columns = [i * n_times + t for i in keep for t in range(n_times)]
         X = np.asarray(source.values, dtype=np.float32)
-        values = X @ self.coef[:, keep] + self.intercept[keep]
+        values = X @ self.coef[:, columns] + self.intercept[columns]
         coords = {name: [labels[i] for i in keep] for name, labels in self.neuroids.items()}
-        return make_responses(values, source["stimulus_id"].values.tolist(), neuroid_coords=coords,
-                              attrs={"source": "in-silico", "model": str(self.metadata.get("model"))})
+        attrs = {"source": "in-silico", "model": str(self.metadata.get("model"))}
+        ids = source["stimulus_id"].values.tolist()
+        if not times:
+            return make_responses(values, ids, neuroid_coords=coords, attrs=attrs)
+        generated = make_responses(values.reshape(len(ids), len(keep), n_times), ids,
+                                   dims=(STIMULUS, NEUROID, TIME), neuroid_coords=coords, attrs=attrs)
+        return generated.assign_coords({TIME: times})
 
     def generate(self, stimuli: Any, neuroids: Sequence[str] | None = None, region: str | None = None,
                  batch_size: int | None = None, device: str | None = None) -> xr.DataArray:
@@ -196,7 +227,8 @@ class EncodingModel:
         return self.predict({layer: features[layer] for layer in self.metadata["layers"]}, neuroids, region)
 
     def _selection(self, neuroids: Sequence[str] | None, region: str | None) -> list[int]:
-        ids = [str(v) for v in self.neuroids.get("neuroid_id", range(self.coef.shape[1]))]
+        n_neuroids = self.coef.shape[1] // max(len(self.metadata.get("time_bins") or []), 1)
+        ids = [str(v) for v in self.neuroids.get("neuroid_id", range(n_neuroids))]
         keep = list(range(len(ids)))
         if neuroids is not None:
             for name in neuroids:
@@ -260,7 +292,8 @@ class EncodingModel:
         for coord in ("region", "session", "subject", "animal"):
             if coord in self.neuroids:
                 card[f"{coord}s"] = sorted({str(v) for v in self.neuroids[coord]})
-        card["n_neuroids"] = int(self.coef.shape[1])
+        card["n_neuroids"] = int(self.coef.shape[1]) // max(len(self.metadata.get("time_bins") or []), 1)
+        card["time_bins"] = self.metadata.get("time_bins") or None
         card.update({f"median_{name}": float(np.nanmedian(v)) for name, v in self.accuracy.items()})
         return card
 
