@@ -263,17 +263,38 @@ def _filters(clauses: list[str]) -> dict[str, object]:
 PLOT_COLUMNS = ("model", "layer", "benchmark", "raw", "error", "ceiling_raw_units")
 
 
+class PlotKind(StrEnum):
+    layers = "layers"
+    best = "best"
+    heatmap = "heatmap"
+    time = "time"
+
+
+class PlotValue(StrEnum):
+    raw = "raw"
+    score = "score"
+
+
 @app.command()
 def plot(
     results: Annotated[Path, typer.Argument(help="A results CSV written by `brainalign score`.")],
-    output: Annotated[Path, typer.Option("--output", "-o")] = Path("scores.png"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="PNG, PDF or SVG (by suffix).")] = Path("scores.png"),
+    kind: Annotated[PlotKind, typer.Option(help="layers: score per layer per benchmark; best: best layer per "
+                                           "model and benchmark; heatmap: layer x model; time: time courses.")]
+    = PlotKind.layers,
+    value: Annotated[PlotValue, typer.Option(help="raw: the metric's statistic; score: in the row's units.")]
+    = PlotValue.raw,
 ) -> None:
-    """Plot score per layer per benchmark with the noise ceiling."""
-    from brainalign.report.plots import plot_layer_scores
+    """Plot scores with the noise ceiling (default: raw score per layer per benchmark)."""
+    from brainalign.report.plots import plot_layer_scores, save_plot
 
     try:
         table = _read_results_csv(results)
-        write_output(output, lambda tmp: plot_layer_scores(table, tmp, format=output.suffix.lstrip(".") or "png"))
+        suffix = output.suffix.lstrip(".") or "png"
+        if kind is PlotKind.layers and value is PlotValue.raw:
+            write_output(output, lambda tmp: plot_layer_scores(table, tmp, format=suffix))
+        else:
+            write_output(output, lambda tmp: save_plot(table, tmp, kind=kind.value, value=value.value, format=suffix))
     except BrainAlignError as error:
         _fail(error)
     console.print(f"wrote {output}")
