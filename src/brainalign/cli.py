@@ -18,6 +18,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from brainalign.benchmarks.composite import expand_benchmarks
+from brainalign.cli_board import app as board_app
+from brainalign.cli_board import report_composites
 from brainalign.cli_insilico import app as insilico_app
 from brainalign.core.config import check_device, config_context
 from brainalign.core.errors import BrainAlignError, InvalidInputError, UnknownNameError
@@ -28,6 +31,7 @@ app = typer.Typer(help="How brain-like is this network's representation, where, 
 models_app = typer.Typer(help="Browse the model catalog.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(insilico_app, name="insilico")
+app.add_typer(board_app)  # leaderboard, serve, composite
 # Piped output (CI logs, `| tee`) gets a wide table instead of rich's 80-column default.
 console = Console(width=None if sys.stdout.isatty() else 160)
 
@@ -135,7 +139,8 @@ def _prepare_grid(models: list[str], benchmarks: list[str], layers: list[str] | 
 def score(
     model: Annotated[list[str], typer.Option("--model", "-m", help="Catalog identifier(s), registered user model(s) "
                                              "or path/to/file.py:factory; see `brainalign list models`.")],
-    benchmark: Annotated[list[str], typer.Option("--benchmark", "-b", help="Benchmark identifier(s).")],
+    benchmark: Annotated[list[str], typer.Option("--benchmark", "-b",
+                                                 help="Benchmark identifier(s) or composite(s), e.g. vision.")],
     layer: Annotated[list[str] | None,
                      typer.Option("--layer", "-l", help="Layer(s); default: the card's default layers.")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the results table as CSV.")] = None,
@@ -149,12 +154,13 @@ def score(
 ) -> None:
     """Score model layers on benchmarks; prints a table and the best layer per (model, benchmark)."""
     try:
-        loaded, benches, results_store = _prepare_grid(model, benchmark, layer, device,
+        loaded, benches, results_store = _prepare_grid(model, expand_benchmarks(benchmark), layer, device,
                                                        [output] if output else [], store)
         with config_context(device=device):
             results = _scores_with_unique_warnings(loaded, benches, layer, store=results_store,
                                                    batch_size=batch_size, device=device, ci=ci)
         _report(results, output, ci=ci is not None)
+        report_composites(results, benchmark)
     except BrainAlignError as error:
         _fail(error)
 
