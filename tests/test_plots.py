@@ -172,3 +172,12 @@ def test_plot_command_kinds(tmp_path, kind):
     assert out.read_text().startswith("<?xml")
     bad = CliRunner().invoke(app, ["plot", str(csv), "-o", str(out), "--kind", "violin"])
     assert bad.exit_code == 2 and "violin" in bad.output
+
+
+def test_a_declined_ceiling_is_a_dotted_line():
+    table = _rsa().assign(normalised=False, score=lambda t: t.raw, ci_low=np.nan, ci_high=np.nan)
+    ax = plot_layers(table, value="score")
+    assert not _bands(ax)
+    (line,) = [c for c in ax.collections if c.get_label() == "noise ceiling (subjects disagree)"]
+    assert line.get_segments()[0][:, 1] == pytest.approx([0.4, 0.4])
+    assert line.get_linestyle()[0][1] is not None  # dashed pattern (dotted), not solid

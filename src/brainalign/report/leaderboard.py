@@ -184,7 +184,7 @@ def _json(data: Any) -> str:
 def _page(title: str, body: str, data: dict[str, Any], *, depth: int) -> str:
     prefix = "../" * depth
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{html.escape(title)}</title>\n'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n<link rel="icon" href="data:,">\n'
             f'<link rel="stylesheet" href="{prefix}board.css">\n</head>\n<body>\n{body}\n'
             f'<script type="application/json" id="board-data">{_json(data)}</script>\n'
             f'<script src="{prefix}board.js"></script>\n</body>\n</html>\n')

@@ -5,7 +5,8 @@ a figure of one panel per benchmark as PNG, PDF or SVG. ``value`` picks the plot
 row's ``units``, ceiling-normalised where the benchmark has a ceiling) or ``"raw"`` (the metric's statistic).
 
 * the noise ceiling is a band from its lower to its upper bound (column ``ceiling_upper``, in raw units, as
-  ``Score.extra["ceiling_upper"]`` of RSA); a ceiling without an upper bound is a dashed line;
+  ``Score.extra["ceiling_upper"]`` of RSA); a ceiling without an upper bound is a dashed line, one the metric
+  declined (subjects disagree, ``normalised`` False) a dotted line;
 * error bars are the confidence interval (``ci_low``, ``ci_high``, in score units) when the table has one,
   else the ``error`` column (SEM over splits, raw units);
 * stars mark ``p_value`` < .05 / .01 / .001; `plot_best` draws brackets between models from a table of pairwise
@@ -131,9 +132,10 @@ def plot_layers(table: pd.DataFrame, benchmark: str | None = None, *, ax: Axes |
 
 def plot_best(table: pd.DataFrame, *, ax: Axes | None = None, value: Value = "score", group: str = "benchmark",
               pairs: pd.DataFrame | None = None, stars: bool = True) -> Axes:
-    """Each model's best layer per benchmark (``group="region"``: per brain region), bars side by side with
-    their ceiling band, the layer name in the bar, stars, and brackets for the pairwise comparisons ``pairs``
-    (columns ``model_a, model_b, p_value`` and, with several groups, ``benchmark`` or ``region``)."""
+    """Each model's best layer per benchmark (``group="region"``: its best benchmark of each brain region):
+    bars side by side with their ceiling band, the layer name in the bar, stars, and brackets for the pairwise
+    comparisons ``pairs`` (columns ``model_a, model_b, p_value`` and, with several groups, ``benchmark`` or
+    ``region``)."""
     from brainalign.benchmarks.composite import best_rows
 
     best = best_rows(_with_region(table) if group == "region" else table)
@@ -312,12 +314,14 @@ def _ceiling(ax: Axes, rows: pd.DataFrame, value: Value, span: tuple[float, floa
     if np.isnan(low).all():
         return
     low_value, high_value = float(np.nanmean(low)), float(np.nanmean(high))
-    labelled = "noise ceiling" not in ax.get_legend_handles_labels()[1]
-    label = "noise ceiling" if labelled else None
-    if high_value > low_value:
+    # a ceiling the metric declined (subjects disagree: score left unnormalised) is dotted, as a warning
+    declined = "normalised" in rows and not rows["normalised"].fillna(False).astype(bool).any()
+    name = "noise ceiling (subjects disagree)" if declined else "noise ceiling"
+    label = name if name not in ax.get_legend_handles_labels()[1] else None
+    if high_value > low_value and not declined:
         ax.fill_between(span, low_value, high_value, label=label, **_CEILING_STYLE)
     else:
-        ax.hlines(low_value, *span, colors="grey", linestyles="--", label=label)
+        ax.hlines(low_value, *span, colors="grey", linestyles=":" if declined else "--", label=label)
 
 
 def _stars(ax: Axes, x: np.ndarray, y: np.ndarray, err: np.ndarray | None, p: np.ndarray) -> None:
