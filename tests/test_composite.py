@@ -92,3 +92,32 @@ def test_bad_input():
         Composite("empty", {"A": ()})
     with pytest.raises(UnknownNameError, match="vision"):
         get_composite("visoin")
+
+
+def test_score_command_runs_the_members_of_a_composite(monkeypatch):
+    from typer.testing import CliRunner
+
+    import brainalign.cli as cli
+
+    seen = {}
+
+    def prepare(models, benchmarks, *args):
+        seen["benchmarks"] = benchmarks
+        raise InvalidInputError("stop here")
+
+    monkeypatch.setattr(cli, "_prepare_grid", prepare)
+    result = CliRunner().invoke(cli.app, ["score", "-m", "alexnet", "-b", "vision", "-b", "Net2Brain78.IT-rsa"])
+    assert result.exit_code == 2 and "stop here" in result.output
+    assert seen["benchmarks"] == get_composite("vision").benchmarks
+
+
+def test_report_composites_prints_only_the_composites_asked_for(capsys):
+    from brainalign.cli_board import report_composites
+
+    table = _table(np.random.default_rng(3)).assign(
+        benchmark=lambda t: t.benchmark.map({"a1": "Net2Brain78.EVC-rsa", "a2": "Net2Brain78.IT-rsa",
+                                             "b1": "Cowley2023.V4-ridge", "other": "x"}))
+    shown = report_composites(table, ["vision-neural", "Net2Brain78.IT-rsa"])
+    pd.testing.assert_frame_equal(shown, composite_scores(table, "vision-neural"))
+    assert "composites" in capsys.readouterr().out
+    assert report_composites(table, ["Net2Brain78.IT-rsa"]).empty
