@@ -133,6 +133,8 @@ def test_served_site(store, tmp_path):
             assert b"getElementById" in response.read()
         with urllib.request.urlopen(f"{base}/models/efficientnet_lite0.html") as response:
             assert b"Cowley2023.V4-ridge" in response.read()
+        taken = CliRunner().invoke(app, ["serve", str(site), "--port", str(server.server_address[1])])
+        assert taken.exit_code == 2 and "choose another --port" in taken.output
     finally:
         server.shutdown()
         server.server_close()

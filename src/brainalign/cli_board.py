@@ -13,7 +13,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from brainalign.core.errors import BrainAlignError
+from brainalign.core.errors import BrainAlignError, InvalidInputError
 
 app = typer.Typer()
 
@@ -54,10 +54,12 @@ def serve(
     from brainalign.report.leaderboard import serve as make_server
 
     try:
-        server = make_server(site, port, host)
-    except (BrainAlignError, OSError) as error:
-        _fail(error if isinstance(error, BrainAlignError) else BrainAlignError(f"cannot listen on {host}:{port}: "
-                                                                               f"{error}"))
+        try:
+            server = make_server(site, port, host)
+        except OSError as error:  # port taken, address not local
+            raise InvalidInputError(f"cannot listen on {host}:{port} ({error}); choose another --port") from None
+    except BrainAlignError as error:
+        _fail(error)
     console.print(f"serving {site} at http://{host}:{server.server_address[1]}/ (Ctrl-C stops)")
     try:
         server.serve_forever()

@@ -66,14 +66,10 @@ def leaderboard_data(table: pd.DataFrame, composites: Sequence[str] | None = Non
     benchmark version) for a benchmark, ``{"value", "n_scored", "n_benchmarks"}`` for a composite.
     """
     best = best_rows(table)
-    present = set(best["benchmark"])
-    names = [n for n in COMPOSITES.names() if present & set(get_composite(n).benchmarks)] if composites is None \
-        else list(composites)
     columns: list[dict[str, Any]] = []
     cells: dict[str, dict[str, Any]] = {m: {} for m in dict.fromkeys(best["model"])}
-    for name in names:
+    for name, scores in composite_tables(table, composites).items():
         composite = get_composite(name)
-        scores = composite_scores(table, composite)
         for region in (OVERALL, *composite.regions):
             key = name if region == OVERALL else f"{name}:{region}"
             members = list(composite.regions) if region == OVERALL else list(composite.regions[region])
@@ -99,6 +95,14 @@ def leaderboard_data(table: pd.DataFrame, composites: Sequence[str] | None = Non
             "generated": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
 
 
+def composite_tables(table: pd.DataFrame, composites: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
+    """`composite_scores` of each of ``composites`` (default: every registered one with a member in ``table``)."""
+    present = set(table["benchmark"])
+    names = [n for n in COMPOSITES.names() if present & set(get_composite(n).benchmarks)] if composites is None \
+        else list(composites)
+    return {name: composite_scores(table, name) for name in names}
+
+
 def build_site(table: pd.DataFrame, out: str | Path, *, composites: Sequence[str] | None = None,
                title: str = "brainalign leaderboard") -> Path:
     """Write the site for ``table`` into the folder ``out`` (created; files there are replaced atomically)."""
@@ -110,8 +114,7 @@ def build_site(table: pd.DataFrame, out: str | Path, *, composites: Sequence[str
     for asset in ("board.js", "board.css"):
         _write(out / asset, (ASSETS / asset).read_text(encoding="utf-8"))
     _write(out / "index.html", _page(title, _index_body(title, data), data, depth=0))
-    names = [c["id"] for c in data["columns"] if c["kind"] == "composite"]
-    scores = {n: composite_scores(table, n) for n in dict.fromkeys(n.split(":")[0] for n in names)}
+    scores = composite_tables(table, composites)
     for entry in data["models"]:
         rows = table[table["model"] == entry["model"]]
         body = _model_body(entry, rows, scores)
