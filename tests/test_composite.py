@@ -121,3 +121,9 @@ def test_report_composites_prints_only_the_composites_asked_for(capsys):
     pd.testing.assert_frame_equal(shown, composite_scores(table, "vision-neural"))
     assert "composites" in capsys.readouterr().out
     assert report_composites(table, ["Net2Brain78.IT-rsa"]).empty
+
+
+def test_composition_records_whether_scores_were_normalised():
+    table = _table(np.random.default_rng(4)).assign(normalised=lambda t: t.benchmark != "b1")
+    composition = json.loads(composite_scores(table, DEMO).iloc[-1]["composition"])
+    assert composition["B"]["b1"]["normalised"] is False and composition["A"]["a1"]["normalised"] is True

@@ -109,7 +109,8 @@ def composite_scores(table: pd.DataFrame, composite: str | Composite) -> pd.Data
 
     A region's score is the mean over its members that the model has a score on (``n_scored`` of
     ``n_benchmarks``; NaN when none); ``overall`` is the mean over the regions with a score.
-    ``composition`` is JSON: ``{region: {benchmark: {"version": v, "layer": best layer}}}``.
+    ``composition`` is JSON: ``{region: {benchmark: {"version": v, "layer": best layer}}}`` (plus
+    ``"normalised"`` when the table says whether the score was divided by a ceiling).
     """
     composite = get_composite(composite) if isinstance(composite, str) else composite
     best = best_rows(table)
@@ -122,8 +123,7 @@ def composite_scores(table: pd.DataFrame, composite: str | Composite) -> pd.Data
             found = [b for b in members if b in by_benchmark.index]
             value = float(np.mean(by_benchmark.loc[found, "score"])) if found else float("nan")
             region_scores.append(value)
-            used = {b: {"version": int(by_benchmark.at[b, "benchmark_version"]),
-                        "layer": str(by_benchmark.at[b, "layer"])} for b in found}
+            used = {b: _member(by_benchmark.loc[b]) for b in found}
             rows.append({"model": model, "weights": weights, "region": region, "score": value,
                          "n_benchmarks": len(members), "n_scored": len(found), "composition": {region: used}})
         scored = [v for v in region_scores if not np.isnan(v)]
@@ -137,6 +137,14 @@ def composite_scores(table: pd.DataFrame, composite: str | Composite) -> pd.Data
     frame.insert(2, "composite", composite.name)
     frame.insert(3, "composite_version", composite.version)
     return frame[COMPOSITE_COLUMNS]
+
+
+def _member(row: pd.Series) -> dict[str, object]:
+    """What a composite records of one member: its version, best layer and (when known) normalisation."""
+    member: dict[str, object] = {"version": int(row["benchmark_version"]), "layer": str(row["layer"])}
+    if "normalised" in row and pd.notna(row["normalised"]):
+        member["normalised"] = bool(row["normalised"])
+    return member
 
 
 # One benchmark per dataset and region: the Cowley2023.V4-pls-<session> replicates have no ceiling (their score is
