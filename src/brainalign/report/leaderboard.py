@@ -212,6 +212,16 @@ def _cell(value: Any) -> str:
     return f"<td{attribute}>{_fmt(value)}</td>"
 
 
+def _members(region: str, composition: str) -> str:
+    """A composite row's composition for people: each member with its version and best layer."""
+    used = json.loads(composition)
+    if region == OVERALL:
+        return "mean of " + ", ".join(html.escape(r) for r in used)
+    return "<br>".join(f"{html.escape(b)} v{m['version']}, best layer {html.escape(m['layer'])}"
+                       + ("" if m.get("normalised", True) else " (not ceiling-normalised)")
+                       for b, m in used[region].items())
+
+
 def _model_body(entry: dict[str, Any], rows: pd.DataFrame, scores: dict[str, pd.DataFrame]) -> str:
     model = html.escape(entry["model"])
     parts = [f'<p><a href="../index.html">← leaderboard</a></p>\n<h1>{model}</h1>',
@@ -226,7 +236,7 @@ def _model_body(entry: dict[str, Any], rows: pd.DataFrame, scores: dict[str, pd.
         if own.empty:
             continue
         lines = "".join(f"<tr><td>{html.escape(r.region)}</td>{_cell(r.score)}<td>{r.n_scored}/{r.n_benchmarks}</td>"
-                        f"<td><code>{html.escape(r.composition)}</code></td></tr>" for r in own.itertuples())
+                        f'<td class="members">{_members(r.region, r.composition)}</td></tr>' for r in own.itertuples())
         parts.append(f'<h2>Composite {html.escape(name)}</h2>\n<table class="composite"><thead><tr><th>region</th>'
                      f"<th>score</th><th>scored</th><th>benchmarks (version, best layer)</th></tr></thead>"
                      f"<tbody>{lines}</tbody></table>")
