@@ -348,7 +348,7 @@ def _brackets(ax: Axes, pairs: pd.DataFrame, groups: list, group: str,
         if a is None or b is None:
             raise InvalidInputError(f"pair {pair.model_a} vs {pair.model_b} on {name}: no such bars; models: "
                                     f"{sorted({m for _, m in tops})}")
-        height = max(level.get(name, 0.0), a[1], b[1]) + step
+        height = max(level.get(name, 0.0), a[1] + step, b[1] + step) + step  # clear of the bars' stars
         level[name] = height + step
         ax.plot([a[0], a[0], b[0], b[0]], [height - step / 3, height, height, height - step / 3], color="black",
                 linewidth=0.8)
