@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -37,7 +37,7 @@ from brainalign.core.errors import InvalidInputError
 Value = Literal["score", "raw"]
 KINDS = ("layers", "best", "heatmap", "time")
 TIME = "time_point"
-_CEILING_STYLE = {"color": "grey", "alpha": 0.25, "linewidth": 0}
+_CEILING_STYLE: dict[str, Any] = {"color": "grey", "alpha": 0.25, "linewidth": 0}
 
 
 def significance_stars(p_value: float) -> str:
@@ -317,7 +317,7 @@ def _ceiling(ax: Axes, rows: pd.DataFrame, value: Value, span: tuple[float, floa
     # a ceiling the metric declined (subjects disagree: score left unnormalised) is dotted, as a warning
     declined = "normalised" in rows and not rows["normalised"].fillna(False).astype(bool).any()
     name = "noise ceiling (subjects disagree)" if declined else "noise ceiling"
-    label = name if name not in ax.get_legend_handles_labels()[1] else None
+    label = name if name not in ax.get_legend_handles_labels()[1] else "_nolegend_"
     if high_value > low_value and not declined:
         ax.fill_between(span, low_value, high_value, label=label, **_CEILING_STYLE)
     else:
