@@ -18,6 +18,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from brainalign.benchmarks.composite import expand_benchmarks
+from brainalign.cli_board import app as board_app
+from brainalign.cli_board import report_composites
 from brainalign.cli_insilico import app as insilico_app
 from brainalign.core.config import check_device, config_context
 from brainalign.core.errors import BrainAlignError, InvalidInputError, UnknownNameError
@@ -28,6 +31,7 @@ app = typer.Typer(help="How brain-like is this network's representation, where, 
 models_app = typer.Typer(help="Browse the model catalog.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(insilico_app, name="insilico")
+app.add_typer(board_app)  # leaderboard, serve, composite
 # Piped output (CI logs, `| tee`) gets a wide table instead of rich's 80-column default.
 console = Console(width=None if sys.stdout.isatty() else 160)
 
@@ -135,7 +139,8 @@ def _prepare_grid(models: list[str], benchmarks: list[str], layers: list[str] | 
 def score(
     model: Annotated[list[str], typer.Option("--model", "-m", help="Catalog identifier(s), registered user model(s) "
                                              "or path/to/file.py:factory; see `brainalign list models`.")],
-    benchmark: Annotated[list[str], typer.Option("--benchmark", "-b", help="Benchmark identifier(s).")],
+    benchmark: Annotated[list[str], typer.Option("--benchmark", "-b",
+                                                 help="Benchmark identifier(s) or composite(s), e.g. vision.")],
     layer: Annotated[list[str] | None,
                      typer.Option("--layer", "-l", help="Layer(s); default: the card's default layers.")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the results table as CSV.")] = None,
@@ -149,12 +154,13 @@ def score(
 ) -> None:
     """Score model layers on benchmarks; prints a table and the best layer per (model, benchmark)."""
     try:
-        loaded, benches, results_store = _prepare_grid(model, benchmark, layer, device,
+        loaded, benches, results_store = _prepare_grid(model, expand_benchmarks(benchmark), layer, device,
                                                        [output] if output else [], store)
         with config_context(device=device):
             results = _scores_with_unique_warnings(loaded, benches, layer, store=results_store,
                                                    batch_size=batch_size, device=device, ci=ci)
         _report(results, output, ci=ci is not None)
+        report_composites(results, benchmark)
     except BrainAlignError as error:
         _fail(error)
 
@@ -263,17 +269,38 @@ def _filters(clauses: list[str]) -> dict[str, object]:
 PLOT_COLUMNS = ("model", "layer", "benchmark", "raw", "error", "ceiling_raw_units")
 
 
+class PlotKind(StrEnum):
+    layers = "layers"
+    best = "best"
+    heatmap = "heatmap"
+    time = "time"
+
+
+class PlotValue(StrEnum):
+    raw = "raw"
+    score = "score"
+
+
 @app.command()
 def plot(
     results: Annotated[Path, typer.Argument(help="A results CSV written by `brainalign score`.")],
-    output: Annotated[Path, typer.Option("--output", "-o")] = Path("scores.png"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="PNG, PDF or SVG (by suffix).")] = Path("scores.png"),
+    kind: Annotated[PlotKind, typer.Option(help="layers: score per layer per benchmark; best: best layer per "
+                                           "model and benchmark; heatmap: layer x model; time: time courses.")]
+    = PlotKind.layers,
+    value: Annotated[PlotValue, typer.Option(help="raw: the metric's statistic; score: in the row's units.")]
+    = PlotValue.raw,
 ) -> None:
-    """Plot score per layer per benchmark with the noise ceiling."""
-    from brainalign.report.plots import plot_layer_scores
+    """Plot scores with the noise ceiling (default: raw score per layer per benchmark)."""
+    from brainalign.report.plots import plot_layer_scores, save_plot
 
     try:
         table = _read_results_csv(results)
-        write_output(output, lambda tmp: plot_layer_scores(table, tmp, format=output.suffix.lstrip(".") or "png"))
+        suffix = output.suffix.lstrip(".") or "png"
+        if kind is PlotKind.layers and value is PlotValue.raw:
+            write_output(output, lambda tmp: plot_layer_scores(table, tmp, format=suffix))
+        else:
+            write_output(output, lambda tmp: save_plot(table, tmp, kind=kind.value, value=value.value, format=suffix))
     except BrainAlignError as error:
         _fail(error)
     console.print(f"wrote {output}")
