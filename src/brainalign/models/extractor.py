@@ -149,11 +149,11 @@ class Extractor:
         return outputs
 
     def _check_modality(self, stimuli: Any) -> None:
-        expected = self.model.card.modality
-        if getattr(stimuli, "modality", "image") != expected:
+        expected = self.model.accepted_modalities
+        if getattr(stimuli, "modality", "image") not in expected:
             raise InvalidInputError(
                 f"stimulus set {stimuli.identifier!r} holds {stimuli.modality} stimuli; "
-                f"model {self.model.identifier!r} takes {expected} stimuli"
+                f"model {self.model.identifier!r} takes {' or '.join(expected)} stimuli"
             )
 
     def _projection_identity(self, layer: str) -> str | None:

@@ -28,12 +28,10 @@ import torch
 
 from brainalign.core.errors import InvalidInputError
 from brainalign.models.card import ModelCard
-from brainalign.models.compat import import_torchvision
 from brainalign.models.sources.base import SourceModel
+from brainalign.models.sources.hf import import_transformers, load_pretrained
 from brainalign.models.sources.registry import MODEL_SOURCES
-from brainalign.models.sources.text import model_directory
 from brainalign.models.sources.video import TEMPORAL_POOLINGS, pool_time
-from brainalign.models.sources.weights import path_checksum
 
 HIDDEN_STATES = "hidden_states"
 
@@ -144,12 +142,6 @@ class AudioModel(SourceModel):
             return self.module(**inputs, output_hidden_states=True).hidden_states
 
 
-def hub_lookup(card: ModelCard) -> ModelCard:
-    """The card that locates the files (config, feature extractor) of ``card``'s hub id ``architecture``: how a
-    random twin finds the architecture it initialises."""
-    return dataclasses.replace(card, weights="hub", weights_file=card.architecture, training_method="supervised")
-
-
 @MODEL_SOURCES.register("audio")
 def load_audio_model(card: ModelCard, device: str = "cpu", seed: int = 0) -> AudioModel:
     """Feature extractor and encoder of an audio card (``architecture`` = Hugging Face hub id), in eval mode.
@@ -159,21 +151,8 @@ def load_audio_model(card: ModelCard, device: str = "cpu", seed: int = 0) -> Aud
     with ``seed``. ``card.extra``: ``duration`` (seconds) and ``temporal_pooling`` (default mean); the sampling
     rate is the feature extractor's.
     """
-    import_torchvision()  # transformers imports torchvision, which needs the CPU-torch shim first
-    import transformers
-
-    transformers.logging.set_verbosity_error()
-    random = card.weights == "random"
-    location = model_directory(hub_lookup(card) if random else card)
-    feature_extractor = transformers.AutoFeatureExtractor.from_pretrained(location, local_files_only=True)
-    if random:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            model = transformers.AutoModel.from_config(transformers.AutoConfig.from_pretrained(location))
-        checksum = f"random-seed{seed}"
-    else:
-        model = transformers.AutoModel.from_pretrained(location, local_files_only=True)
-        checksum = path_checksum(location)
+    model, location, checksum = load_pretrained(card, seed)
+    feature_extractor = import_transformers().AutoFeatureExtractor.from_pretrained(location, local_files_only=True)
     whisper = model.config.is_encoder_decoder
     encoder = model.get_encoder() if whisper else model
     preprocessing = AudioPreprocessing(int(feature_extractor.sampling_rate), card.extra.get("duration"),
