@@ -57,12 +57,23 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--model", default="efficientnet_lite0")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--stimuli", choices=("photos", "cowley"), default="photos")
+    parser.add_argument("--precision", choices=("bfloat16", "float16"), default=None,
+                        help="also time autocast to this type and report the largest feature change")
+    parser.add_argument("--repeat", type=int, default=5, help="timing rounds (best of)")
     args = parser.parse_args()
-    n_images, repeat = (32, 1) if args.quick else (256, 5)
+    n_images, repeat = (32, 1) if args.quick else (256, args.repeat)
 
     model = load_model(args.model, device=args.device)
     with tempfile.TemporaryDirectory() as folder:
-        stimuli = photo_crops(Path(folder), n_images)
+        if args.stimuli == "cowley":
+            from brainalign.data.registry import get_dataset
+
+            stimuli = get_dataset("Cowley2023").stimulus_set()
+            stimuli = stimuli.subset(stimuli.stimulus_ids[:n_images]) if args.quick else stimuli
+            n_images = len(stimuli)
+        else:
+            stimuli = photo_crops(Path(folder), n_images)
         decoded = InMemoryImages(stimuli)
         transform = model.preprocessing.transform
 
@@ -83,7 +94,9 @@ def main() -> None:
             fn()
         rounds = [[best_time(fn, 1)[0] for fn in timed] for _ in range(repeat)]
         bare_s, default_s, early_s = np.min(rounds, axis=0)
-        end_to_end_s, _ = best_time(lambda: default.extract(stimuli), repeat)
+        end_to_end = end_to_end_rows(model, stimuli, decoded, args, repeat)
+        if args.precision:
+            end_to_end.append(precision_row(model, decoded, args, repeat))
 
     common = {"model": args.model, "device": args.device, "images": n_images, "batch_size": args.batch_size}
     layers = len(model.card.default_layers)
@@ -92,10 +105,50 @@ def main() -> None:
             "same decoded images", overhead=round(default_s / bare_s - 1, 3), **common),
         row(f"extraction of {early.layers[0]} (early stop)", early_s, "bare preprocess + forward loop", bare_s,
             "same decoded images", **common),
-        row("extraction end to end (decode + preprocess + forward)", end_to_end_s, None, None,
-            "images per second", images_per_s=round(n_images / end_to_end_s, 1), **common),
+        *(dict(r, **common) for r in end_to_end),
     ]
     write_rows(__file__, rows)
+
+
+def end_to_end_rows(model, stimuli: StimulusSet, decoded: InMemoryImages, args, repeat: int) -> list[dict]:
+    """`Extractor.extract` from the files (decoding in the calling thread, then in worker threads) against a bare
+    forward loop over the same images already decoded and preprocessed: images/s and their ratio."""
+    transform, n = model.preprocessing.transform, len(stimuli)
+    batches = [torch.stack([transform(decoded.load_image(i)) for i in range(start, min(start + args.batch_size, n))])
+               for start in range(0, n, args.batch_size)]
+
+    def bare_forward() -> None:
+        with torch.inference_mode():
+            for batch in batches:
+                model.module(batch.to(args.device))
+        if args.device.startswith("cuda"):
+            torch.cuda.synchronize()
+
+    serial = Extractor(model, batch_size=args.batch_size, cache=False, progress=False, workers=0)
+    threaded = Extractor(model, batch_size=args.batch_size, cache=False, progress=False)
+    timed = (bare_forward, lambda: serial.extract(stimuli), lambda: threaded.extract(stimuli))
+    rounds = [[best_time(fn, 1)[0] for fn in timed] for _ in range(repeat)]
+    forward_s, serial_s, threaded_s = np.min(rounds, axis=0)
+    return [
+        row(f"extraction end to end, {label}", seconds, "bare forward loop on decoded, preprocessed tensors",
+            forward_s, "images per second", images_per_s=round(n / seconds, 1),
+            forward_images_per_s=round(n / forward_s, 1), fraction_of_bare=round(forward_s / seconds, 3))
+        for label, seconds in (("decoding in the calling thread (workers=0, before)", serial_s),
+                               (f"decoding in {threaded.workers} worker threads (after)", threaded_s))
+    ]
+
+
+def precision_row(model, decoded: InMemoryImages, args, repeat: int) -> dict:
+    """Autocast extraction against float32 on the same decoded images: time and the largest feature change."""
+    full = Extractor(model, batch_size=args.batch_size, cache=False, progress=False)
+    reduced = Extractor(model, batch_size=args.batch_size, cache=False, progress=False, precision=args.precision)
+    full_s, full_features = best_time(lambda: full.extract(decoded), repeat)
+    reduced_s, reduced_features = best_time(lambda: reduced.extract(decoded), repeat)
+    change = {layer: float(np.abs(reduced_features[layer].values - full_features[layer].values).max()
+                           / np.abs(full_features[layer].values).max()) for layer in full_features}
+    return row(f"extraction with {args.precision} autocast", reduced_s, "float32", full_s,
+               "largest feature change relative to the layer's largest magnitude",
+               relative_change={layer: round(value, 5) for layer, value in change.items()})
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""`StimulusSet`: ordered stimulus ids, their content (image files or texts) and a metadata table.
+"""`StimulusSet`: ordered stimulus ids, their content (image, video or audio files, or texts) and a metadata table.
 
 >>> import tempfile, pathlib
 >>> from PIL import Image
@@ -29,7 +29,8 @@ from brainalign.core.errors import InvalidInputError
 from brainalign.core.storage import atomic_path, content_hash, file_fingerprint
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
-MODALITIES = ("image", "text", "video")
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
+MODALITIES = ("image", "text", "video", "audio")
 
 
 def natural_key(name: str) -> tuple:
@@ -44,7 +45,8 @@ def natural_key(name: str) -> tuple:
 
 @dataclass
 class StimulusSet:
-    """Stimuli in a fixed order: ``paths`` for images / videos, ``texts`` for language, one row of ``metadata`` each."""
+    """Stimuli in a fixed order: ``paths`` for images / videos / sounds, ``texts`` for language, one row of
+    ``metadata`` each."""
 
     identifier: str
     stimulus_ids: list[str]
@@ -173,6 +175,28 @@ class StimulusSet:
             order = [line.strip() for line in Path(order).read_text().splitlines() if line.strip()]
         names = {p.name: stem for p, stem in zip(files, stems, strict=True)}
         return stimuli.ordered_as([f"{identifier}/{names.get(entry, entry)}" for entry in order])
+
+    @classmethod
+    def from_audio_folder(cls, path: str | os.PathLike, identifier: str | None = None) -> StimulusSet:
+        """The sound files (``AUDIO_SUFFIXES``) in ``path`` in natural order, ids ``<identifier>/<file stem>``.
+
+        >>> import tempfile, pathlib, numpy as np, scipy.io.wavfile
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> scipy.io.wavfile.write(folder / "tone.wav", 8000, np.zeros(80, "int16"))
+        >>> sounds = StimulusSet.from_audio_folder(folder, identifier="sounds")
+        >>> sounds.modality, sounds.stimulus_ids
+        ('audio', ['sounds/tone'])
+        """
+        folder = Path(path)
+        if not folder.is_dir():
+            raise InvalidInputError(f"stimulus folder {folder} does not exist or is not a directory")
+        files = sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES),
+                       key=lambda p: natural_key(p.name))
+        if not files:
+            raise InvalidInputError(f"no sound files in {folder} (looked for {', '.join(AUDIO_SUFFIXES)})")
+        identifier = identifier or folder.name
+        return cls(identifier, [f"{identifier}/{p.stem}" for p in files], paths=files, modality="audio",
+                   metadata=pd.DataFrame({"filename": [p.name for p in files]}))
 
 
 def write_images(folder: Path, images: Iterable[tuple[str, Callable[[], Image.Image | bytes]]]) -> list[Path]:

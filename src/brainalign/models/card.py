@@ -29,7 +29,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 SOURCES = ("torchvision", "timm", "transformers", "open_clip", "sentence-transformers", "onnx", "user")  # built in
 FAMILIES = ("CNN", "ViT", "hybrid", "recurrent", "LLM", "multimodal", "MLP")
 TRAINING_METHODS = ("supervised", "self-supervised", "contrastive", "random")
-MODALITIES = ("image", "text", "video", "multimodal")
+MODALITIES = ("image", "text", "video", "multimodal", "audio")
 # offline: a file in an installed package; random: seeded random init (untrained); hub: download; local: a path on
 # this machine (weights_file, e.g. a user's checkpoint or model directory) or parameters handed over at run time
 WEIGHTS = ("offline", "random", "hub", "local")

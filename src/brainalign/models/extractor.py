@@ -1,6 +1,11 @@
 """`Extractor`: run a model over a `StimulusSet` and return `Features` per layer — batched, streamed to a chunked
 on-disk cache (resumable), optionally reduced on the fly, with progress.
 
+Images of the next batches are decoded and preprocessed in worker threads while the model runs the current
+batch (``workers``), so file decoding costs no forward-pass time; batches still come out in order and the
+numbers are the same as without workers. ``precision`` runs the forward pass under autocast (``bfloat16`` or
+``float16``): faster on GPUs, slightly different numbers (part of the cache key).
+
 Layer outputs are read with forward hooks on named modules. Once every requested layer has
 produced its output the rest of the forward pass is skipped, so early layers of deep networks
 cost only the layers before them.
@@ -19,7 +24,11 @@ cost only the layers before them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import contextlib
+import os
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -29,12 +38,16 @@ from tqdm.auto import tqdm
 
 from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.core.labels import make_features
+from brainalign.core.storage import content_hash
 from brainalign.models.feature_cache import FeatureCache, feature_key
 from brainalign.models.feature_store import FeatureStore
 from brainalign.models.loading import ModelSpec, list_layers, load_model
 from brainalign.models.projection import Projection, ReducerFit, load_fitted, project, save_fitted
 from brainalign.models.sources.base import SourceModel
 from brainalign.models.sources.hooks import main_tensor
+
+PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
+DEFAULT_WORKERS = min(4, os.cpu_count() or 1)
 
 
 class Extractor:
@@ -47,7 +60,9 @@ class Extractor:
     compute in memory. With a cache, every batch is written straight
     into a chunked on-disk `FeatureStore` per layer, so memory holds one batch, not all stimuli, and a killed
     run resumes at the first unwritten batch. ``projection`` reduces each layer's batch on the fly (see
-    `Projection`); its identity is part of the cache key.
+    `Projection`); its identity is part of the cache key. ``workers`` threads decode and preprocess the next
+    images during the forward pass (0: all in the calling thread). ``precision`` (``float32``, ``bfloat16``,
+    ``float16``) is the autocast type of the forward pass; features are always stored as float32.
     """
 
     def __init__(
@@ -59,6 +74,8 @@ class Extractor:
         cache: bool | FeatureCache = True,
         progress: bool = True,
         projection: Projection | None = None,
+        workers: int = DEFAULT_WORKERS,
+        precision: str = "float32",
     ):
         self.model = load_model(model, device=device)
         self.layers = list(layers) if layers is not None else list(self.model.card.default_layers)
@@ -69,6 +86,12 @@ class Extractor:
         if batch_size < 1:
             raise InvalidInputError(f"batch_size must be >= 1; got {batch_size}")
         self.batch_size = batch_size
+        if workers < 0:
+            raise InvalidInputError(f"workers must be >= 0; got {workers}")
+        if precision not in PRECISIONS:
+            raise InvalidInputError(f"precision {precision!r} is not valid; valid: {', '.join(PRECISIONS)}")
+        self.workers = workers
+        self.precision = precision
         self.cache = cache if isinstance(cache, FeatureCache) else FeatureCache() if cache else None
         self.progress = progress
         self.projection = projection
@@ -126,15 +149,25 @@ class Extractor:
         return outputs
 
     def _check_modality(self, stimuli: Any) -> None:
-        expected = self.model.card.modality
-        if getattr(stimuli, "modality", "image") != expected:
+        expected = self.model.accepted_modalities
+        if getattr(stimuli, "modality", "image") not in expected:
             raise InvalidInputError(
                 f"stimulus set {stimuli.identifier!r} holds {stimuli.modality} stimuli; "
-                f"model {self.model.identifier!r} takes {expected} stimuli"
+                f"model {self.model.identifier!r} takes {' or '.join(expected)} stimuli"
             )
 
     def _projection_identity(self, layer: str) -> str | None:
-        return None if self.projection is None else self.projection.identity(self.model, layer)
+        identity = None if self.projection is None else self.projection.identity(self.model, layer)
+        if self.precision == "float32":
+            return identity
+        return content_hash("precision", self.precision, identity)
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        """Autocast to ``precision`` on the model's device type, or nothing for float32."""
+        dtype = PRECISIONS[self.precision]
+        if dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(torch.device(self.model.device).type, dtype=dtype)
 
     def _fitted_reducers(self) -> dict[str, Any]:
         """The projection's reducer per layer, fitted on ``projection.fit_stimuli`` (loaded from the cache when
@@ -177,7 +210,7 @@ class Extractor:
         module = self.model.module
         handles = [module.get_submodule(name).register_forward_hook(hook(name)) for name in layers]
         try:
-            with torch.inference_mode():
+            with torch.inference_mode(), self._autocast():
                 module(images.to(self.model.device))
         except _StopForward:
             pass
@@ -198,23 +231,57 @@ class Extractor:
         sink (``write(start, rows)``), and every sink is told when a batch is complete (``commit(stop)``)."""
         n = len(stimuli)
         first = min(sink.rows_done for sink in sinks.values())
-        for start in tqdm(range(first, n, self.batch_size), desc=f"{self.model.identifier} {description}",
-                          unit="batch", disable=not self.progress):
+        starts = range(first, n, self.batch_size)
+        source = isinstance(self.model, SourceModel)  # the source reads its own inputs and layers
+        inputs = (None for _ in starts) if source else self._image_batches(stimuli, starts)
+        with contextlib.closing(inputs) as batches:
+            for start, images in zip(tqdm(starts, desc=f"{self.model.identifier} {description}", unit="batch",
+                                          disable=not self.progress), batches, strict=True):
+                stop = min(start + self.batch_size, n)
+
+                def store(layer: str, values: np.ndarray, start: int = start) -> None:
+                    reducer = reducers.get(layer)
+                    sinks[layer].write(start, values if reducer is None else project(reducer, values))
+
+                if source:
+                    with self._autocast():
+                        features = self.model.batch_features(stimuli, range(start, stop), tuple(sinks))
+                    for layer, values in features.items():
+                        store(layer, values)
+                else:
+                    self._forward(images, tuple(sinks), store)
+                for sink in sinks.values():
+                    sink.commit(stop)
+
+    def _image_batches(self, stimuli: Any, starts: range) -> Iterator[torch.Tensor]:
+        """The preprocessed (n, 3, H, W) batch at each of ``starts``, in order; with ``workers``, the next
+        ``workers + 1`` batches are decoded in threads while the caller runs the forward pass on this one."""
+        transform, n = self.model.preprocessing.transform, len(stimuli)
+
+        def load(start: int) -> torch.Tensor:
             stop = min(start + self.batch_size, n)
+            return torch.stack([transform(stimuli.load_image(i)) for i in range(start, stop)])
 
-            def store(layer: str, values: np.ndarray, start: int = start) -> None:
-                reducer = reducers.get(layer)
-                sinks[layer].write(start, values if reducer is None else project(reducer, values))
-
-            if isinstance(self.model, SourceModel):  # the source reads its own inputs and layers
-                for layer, values in self.model.batch_features(stimuli, range(start, stop), tuple(sinks)).items():
-                    store(layer, values)
-            else:
-                transform = self.model.preprocessing.transform
-                images = torch.stack([transform(stimuli.load_image(i)) for i in range(start, stop)])
-                self._forward(images, tuple(sinks), store)
-            for sink in sinks.values():
-                sink.commit(stop)
+        if self.workers == 0:
+            yield from map(load, starts)
+            return
+        pending: deque = deque()
+        queued = iter(starts)
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="brainalign-decode") as pool:
+            try:
+                for start in queued:
+                    pending.append(pool.submit(load, start))
+                    if len(pending) > self.workers:
+                        break
+                while pending:
+                    images = pending.popleft().result()
+                    for start in queued:
+                        pending.append(pool.submit(load, start))
+                        break
+                    yield images
+            finally:  # stopped early (error, interrupt): drop the batches not yet decoded
+                for future in pending:
+                    future.cancel()
 
 
 class _ArraySink:

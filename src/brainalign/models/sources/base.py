@@ -87,6 +87,11 @@ class LoadedModel:
     def identifier(self) -> str:
         return self.card.identifier
 
+    @property
+    def accepted_modalities(self) -> tuple[str, ...]:
+        """The stimulus modalities the model reads: its card's (a two-tower model reads more than one)."""
+        return (self.card.modality,)
+
     def to(self, device: str) -> LoadedModel:
         """Move the module (when there is one) to ``device``, in place; returns the model."""
         if device != self.device:

@@ -5,11 +5,11 @@ their module is imported, on the first lookup; other packages add sources throug
 entry-point group (a card naming such a source is valid once the package is installed).
 
 >>> MODEL_SOURCES.names()
-['onnx', 'sentence-transformers', 'timm', 'torchvision', 'transformers', 'user']
+['audio', 'clip', 'cornet', 'onnx', 'sentence-transformers', 'timm', 'torchvision', 'transformers', 'user']
 >>> MODEL_SOURCES.get("tensorflow")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-brainalign.core.errors.UnknownNameError: unknown model source 'tensorflow'; valid: onnx, sentence-transformers, ...
+brainalign.core.errors.UnknownNameError: unknown model source 'tensorflow'; valid: ...
 """
 
 from __future__ import annotations
@@ -22,5 +22,7 @@ from brainalign.core.registry import Registry
 MODEL_SOURCES: Registry[Callable[..., Any]] = Registry(
     "model source", "brainalign.model_sources",
     builtin_modules=("brainalign.models.sources.vision", "brainalign.models.sources.text",
-                     "brainalign.models.sources.onnx", "brainalign.models.sources.user"),
+                     "brainalign.models.sources.onnx", "brainalign.models.sources.user",
+                     "brainalign.models.sources.cornet", "brainalign.models.sources.audio",
+                     "brainalign.models.sources.clip"),
 )

@@ -30,6 +30,15 @@ from brainalign.models.sources.hooks import read_layers
 TEMPORAL_POOLINGS = ("mean", "none")
 
 
+def pool_time(tensor: torch.Tensor, pooling: str) -> torch.Tensor:
+    """(clip, time, ...) → (clip, ...) averaged over time (``mean``), or (clip, time × ...) with time kept (``none``).
+
+    >>> pool_time(torch.arange(6.0).reshape(1, 3, 2), "mean").tolist()
+    [[2.0, 3.0]]
+    """
+    return tensor.mean(1) if pooling == "mean" else tensor.flatten(1)
+
+
 def sample_indices(n_available: int, n_frames: int) -> np.ndarray:
     """``n_frames`` frame indices spread uniformly from the first to the last of ``n_available`` frames."""
     return np.linspace(0, n_available - 1, n_frames).round().astype(int)
@@ -71,7 +80,7 @@ class VideoPreprocessing:
 
     def pool(self, tensor: torch.Tensor) -> torch.Tensor:
         """(clip, time, ...) → (clip, ...) averaged over time, or (clip, time × ...) with time kept."""
-        return tensor.mean(1) if self.temporal_pooling == "mean" else tensor.flatten(1)
+        return pool_time(tensor, self.temporal_pooling)
 
     def as_dict(self) -> dict[str, Any]:
         """Every parameter that changes the features."""

@@ -1,0 +1,1 @@
+"""Network architectures written in this package (networks no installed library provides), e.g. CORnet."""
