@@ -169,10 +169,10 @@ def test_ringach_properties_of_simulated_simple_cells():
 
 
 def test_receptive_fields_and_firing_rate_transform():
-    positions = pd.DataFrame({"position_y": np.repeat([-1.0, 0, 1], 3), "position_x": np.tile([-1.0, 0, 1], 3)})
-    responses = np.zeros((2, 9))
-    responses[0, 4], responses[1, [5, 8]] = 2.0, 1.0
-    centres = receptive_field_centres(responses, positions, np.zeros(2))
+    positions = np.stack([np.repeat([-1.0, 0, 1], 3), np.tile([-1.0, 0, 1], 3)], axis=1)
+    rf_map = np.zeros((2, 9))
+    rf_map[0, 4], rf_map[1, [5, 8]] = 2.0, 1.0
+    centres = receptive_field_centres(rf_map + 0.5, positions, np.full(2, 0.5))  # the blank is subtracted
     assert np.allclose(centres, [[0, 0], [0.5, 1]]) and units_at(centres, (0.0, 0.0)).tolist() == [0]
     table = grating_table(radius=[1], spatial_frequency=[1], orientation=[0, 90], phase=[0, 180])
     peaks = np.array([2.0, 4.0, 6.0])

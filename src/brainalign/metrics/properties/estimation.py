@@ -65,26 +65,25 @@ def tuning_grid(responses: np.ndarray, parameters: pd.DataFrame, factors: tuple[
     return grid, levels
 
 
-def receptive_field_centres(responses: np.ndarray, parameters: pd.DataFrame, blank: np.ndarray) -> np.ndarray:
+def receptive_field_centres(rf_map: np.ndarray, positions: np.ndarray, blank: np.ndarray) -> np.ndarray:
     """Units × (y, x) receptive-field centres in degrees (NaN for units that never exceed their blank response).
 
-    The map is each position's largest response over the other parameters minus the blank response (at least 0);
-    the centre is the map-weighted mean position of the points above 5 % of its peak.
+    ``rf_map`` is units × positions: each position's largest response over the gratings shown there (``positions``:
+    positions × (y, x) degrees). The blank response is subtracted (at least 0 remains); the centre is the
+    map-weighted mean position of the points above 5 % of the map's peak.
 
-    >>> table = pd.DataFrame({"position_y": np.repeat([0.0, 1.0], 2), "position_x": np.tile([0.0, 1.0], 2)})
-    >>> receptive_field_centres(np.array([[0.0, 0, 0, 4], [0, 2, 0, 2]]), table, np.zeros(2)).tolist()
+    >>> positions = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> receptive_field_centres(np.array([[0.0, 0, 0, 4], [0, 2, 0, 2]]), positions, np.zeros(2)).tolist()
     [[1.0, 1.0], [0.5, 1.0]]
     """
-    rates = np.clip(np.asarray(responses, dtype=float), 0, None)
-    positions = parameters[["position_y", "position_x"]].to_numpy(dtype=float)
-    unique, which = np.unique(positions, axis=0, return_inverse=True)
-    which = np.ravel(which)
-    rf_map = np.stack([rates[:, which == k].max(axis=1) for k in range(len(unique))], axis=1)
-    rf_map = np.clip(rf_map - np.clip(np.asarray(blank, dtype=float), 0, None)[:, None], 0, None)
+    blank = np.clip(np.asarray(blank, dtype=float), 0, None)
+    rf_map = np.clip(np.clip(np.asarray(rf_map, dtype=float), 0, None) - blank[:, None], 0, None)
+    if rf_map.shape[1] != len(positions):
+        raise InvalidInputError(f"rf_map has {rf_map.shape[1]} positions, positions lists {len(positions)}")
     peak = rf_map.max(axis=1, keepdims=True)
     weights = np.where(rf_map > RF_THRESHOLD * peak, rf_map, 0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        centres = weights @ unique / weights.sum(axis=1, keepdims=True)
+        centres = weights @ np.asarray(positions, dtype=float) / weights.sum(axis=1, keepdims=True)
     centres[peak[:, 0] <= 0] = np.nan
     return centres
 
