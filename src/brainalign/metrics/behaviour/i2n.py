@@ -138,6 +138,11 @@ def i2n(probabilities: pd.DataFrame, trials: pd.DataFrame, repetitions: int = 2,
     """
     trials = check_trials(trials)
     objects = sorted(set(trials["truth"]) | set(trials["distractor"]))
+    absent = [o for o in objects if o not in probabilities.columns]
+    if absent:
+        raise InvalidInputError(f"the model has no probability for objects {absent} of the trials; the trials' "
+                                f"objects: {', '.join(objects)}; the model's: "
+                                f"{', '.join(map(str, probabilities.columns))}")
     truth = trials.drop_duplicates("stimulus_id").set_index("stimulus_id")["truth"]
     model = normalized_dprimes(model_response_matrix(probabilities[objects], truth), cap)
     model_r, ceiling_r = [], []
