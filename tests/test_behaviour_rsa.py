@@ -47,5 +47,6 @@ def test_trained_network_beats_its_random_twin():
     layers = ["blocks.5", "blocks.6", "global_pool"]
     trained = score("efficientnet_lite0", BENCHMARK, layers).table().set_index("layer")
     random = score("efficientnet_lite0_random", BENCHMARK, layers).table().set_index("layer")
-    assert trained["raw"].max() > 0.15 and trained["raw"].max() > random["raw"].max() + 0.1
+    # measured: trained blocks.6 ρ = 0.278 (0.58 of the lower ceiling 0.477), random twin at most 0.093
+    assert trained["raw"].max() > 0.22 and random["raw"].max() < 0.15
     assert trained["ceiling"].nunique() == 1 and 0.3 < trained["ceiling"].iloc[0] < 1

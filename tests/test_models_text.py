@@ -222,3 +222,12 @@ def test_random_twin_of_a_text_model_is_seeded_and_untrained(tiny_lm, sentences)
     catalog_twin = load_model("all_minilm_l6_v2_random")
     features = Extractor(catalog_twin, layers=["encoder.layer.5"], cache=False, progress=False).extract(sentences)
     assert catalog_twin.card.training_status == "random" and np.isfinite(features["encoder.layer.5"].values).all()
+
+
+def test_hub_causal_lm_not_in_cache_raises_offline_error(monkeypatch, tmp_path):
+    from brainalign.models.sources.text import causal_lm_card
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setenv("BRAINALIGN_MIRROR", str(tmp_path))
+    with pytest.raises(OfflineError, match="brainalign-test/no-such-lm.*huggingface-cli download"):
+        load_model(causal_lm_card("brainalign-test/no-such-lm"))

@@ -232,6 +232,20 @@ def load_text_model(card: ModelCard, device: str = "cpu", seed: int = 0) -> Text
                      hook_root=hook_root, sentence_transformer=card.source != "transformers", causal_lm=causal)
 
 
+def causal_lm_card(hub_id: str, n_layers: int = 12, max_length: int = 1024) -> ModelCard:
+    """A card for a Hugging Face hub causal language model (e.g. ``"gpt2"``, ``"distilgpt2"``), found in a mirror
+    directory or the Hugging Face cache when loaded (else `OfflineError` with the download command); default layers
+    are its ``h.<i>`` blocks (GPT-2 naming).
+
+    >>> card = causal_lm_card("distilgpt2", n_layers=6); card.identifier, card.weights, card.default_layers[-1]
+    ('distilgpt2', 'hub', 'h.5')
+    """
+    return ModelCard(hub_id.replace("/", "--"), "transformers", hub_id, "LLM", "next-word prediction",
+                     "web text (see the model's hub card)", "self-supervised", "text", 0,
+                     [f"h.{i}" for i in range(n_layers)], max_length, weights="hub", weights_file=hub_id,
+                     extra={"max_length": max_length, "pooling": "last"})
+
+
 def is_causal_lm(config: Any) -> bool:
     """Whether a transformers config describes a next-token model (GPT-2's ``GPT2LMHeadModel``, ``*ForCausalLM``).
 
