@@ -69,6 +69,8 @@ def test_benchmark_scores_a_tiny_random_gpt2_on_the_real_text(words, tmp_path):
     story_one = word_surprisals(model, first["word"].tolist(), progress=False)
     assert np.isfinite(story_one).all() and story_one.min() > 0
     result = score(model, get_benchmark("Futrell2018-pearsonr")).scores["surprisal"]
-    assert -0.2 < result.raw < 0.4 and result.ceiling == pytest.approx(reading_time_reliability(
+    # an untrained LM's surprisal grows with a word's number of tokens, i.e. its length, which predicts reading
+    # times: measured r = 0.335 (0.40 of the ceiling 0.832)
+    assert 0.2 < result.raw < 0.5 and result.ceiling == pytest.approx(reading_time_reliability(
         words[words["word_within_sentence"] != 1]))
     assert result.provenance["benchmark"] == "Futrell2018-pearsonr" and result.extra["n_words"] == 9775
