@@ -231,3 +231,10 @@ def test_hub_causal_lm_not_in_cache_raises_offline_error(monkeypatch, tmp_path):
     monkeypatch.setenv("BRAINALIGN_MIRROR", str(tmp_path))
     with pytest.raises(OfflineError, match="brainalign-test/no-such-lm.*huggingface-cli download"):
         load_model(causal_lm_card("brainalign-test/no-such-lm"))
+
+
+def test_causal_lm_features_of_a_padded_batch_equal_each_text_alone(tiny_lm, sentences):
+    model = tiny_lm.with_pooling(pooling="last")
+    batch = Extractor(model, layers=["h.1"], batch_size=4, cache=False, progress=False).extract(sentences)["h.1"]
+    alone = Extractor(model, layers=["h.1"], batch_size=1, cache=False, progress=False).extract(sentences)["h.1"]
+    np.testing.assert_allclose(batch.values, alone.values, rtol=1e-4, atol=1e-5)

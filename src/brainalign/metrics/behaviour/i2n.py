@@ -11,7 +11,8 @@ Trials are binary match-to-sample choices: an image of object ``truth`` is shown
 3. normalisation: subtract, per (truth object, distractor), the mean over the images of that object.
 4. consistency: Pearson r over the entries that are not NaN in the target. The human data are split in halves of
    trials (``RandomState(0)`` shuffles, 2 repetitions); the model is compared with the first half, the ceiling is the
-   r between the two halves, and the score is mean(model r) / mean(ceiling r).
+   r between the two halves, and the score is mean(model r) / mean(ceiling r). The ceiling leaves out entries that
+   are NaN in either half (Brain-Score stops with an error there; where it does not, the numbers are the same).
 """
 
 from __future__ import annotations

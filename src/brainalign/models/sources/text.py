@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from brainalign.core.config import mirror_dirs
 from brainalign.core.errors import InvalidInputError, OfflineError
@@ -183,8 +184,6 @@ def _token_surprisals(model: TextModel, ids: list[int], max_context: int | None,
     window = max(2, min(max_context or limit, limit))
     bits = np.full(len(ids), np.nan)
     done, end = 1, min(len(ids), window)
-    from tqdm.auto import tqdm
-
     with torch.no_grad(), tqdm(total=len(ids), desc="surprisal", unit="token", disable=not progress) as bar:
         while done < len(ids):
             begin = max(0, end - window)
@@ -225,6 +224,8 @@ def load_text_model(card: ModelCard, device: str = "cpu", seed: int = 0) -> Text
             module = (auto.from_config(config) if random
                       else auto.from_pretrained(location, local_files_only=True))
             hook_root = module.base_model if causal else module
+            if tokenizer.pad_token is None:  # GPT-2 has none; padded positions are masked out of the pooling
+                tokenizer.pad_token = tokenizer.eos_token
     preprocessing = TextPreprocessing(**{k: v for k, v in card.extra.items() if k in ("max_length", "word_pooling",
                                                                                        "pooling")})
     checksum = f"random-seed{seed}" if random else path_checksum(location)
