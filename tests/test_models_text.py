@@ -163,3 +163,78 @@ def test_bad_inputs_name_the_modality_and_the_valid_layers(minilm, sentences, tm
         Extractor("squeezenet1_1", layers=["features.3"], cache=False, progress=False).extract(sentences)
     with pytest.raises(InvalidInputError, match="text pooling 'max' is not valid; valid: mean, last, cls"):
         minilm.with_pooling(pooling="max")
+
+
+# ---- causal language models: word surprisal, random twins ----
+
+LM_TEXT = ["The quick brown fox jumps over the lazy dog.", "Unbelievably, shareholders panicked when the market fell!"]
+
+
+@pytest.fixture(scope="module")
+def tiny_lm(tmp_path_factory):
+    from tiny_lm import tiny_gpt2
+
+    return load_model(tiny_gpt2(tmp_path_factory.mktemp("tiny_gpt2"), LM_TEXT, n_positions=64))
+
+
+def _direct_surprisals(model, words):
+    """Reference: each word tokenised on its own (with its leading space), one forward pass, −log2 softmax."""
+    pieces = [model.tokenizer(w if i == 0 else " " + w, add_special_tokens=False)["input_ids"]
+              for i, w in enumerate(words)]
+    ids = [model.tokenizer.bos_token_id] + [t for piece in pieces for t in piece]
+    with torch.no_grad():
+        logits = model.module(input_ids=torch.tensor([ids])).logits[0].double().numpy()
+    log_p = logits - np.log(np.exp(logits - logits.max(1, keepdims=True)).sum(1, keepdims=True)) - logits.max(
+        1, keepdims=True)
+    bits = np.array([-log_p[i - 1, ids[i]] / np.log(2) for i in range(1, len(ids))])
+    bounds = np.cumsum([0] + [len(p) for p in pieces])
+    return np.array([bits[a:b].sum() for a, b in zip(bounds[:-1], bounds[1:], strict=True)]), len(ids)
+
+
+def test_word_surprisal_equals_direct_computation_from_logits(tiny_lm):
+    from brainalign.models.sources.text import word_surprisals
+
+    words = ["Unbelievably,", "the", "lazy", "fox", "jumps", "over", "shareholders!"]
+    expected, n_tokens = _direct_surprisals(tiny_lm, words)
+    assert n_tokens > len(words) + 3  # several words are split into more than one token
+    np.testing.assert_allclose(word_surprisals(tiny_lm, words, progress=False), expected, rtol=1e-6)
+    # a shorter window gives the first window's tokens the same values, and finite ones after it
+    windowed = word_surprisals(tiny_lm, words, max_context=8, progress=False)
+    assert np.isfinite(windowed).all() and windowed[0] == pytest.approx(expected[0], rel=1e-6)
+    assert not np.allclose(windowed, expected)
+
+
+def test_surprisal_needs_a_causal_lm(minilm):
+    from brainalign.models.sources.text import word_surprisals
+
+    with pytest.raises(InvalidInputError, match="not a causal language model"):
+        word_surprisals(minilm, ["a", "dog"])
+
+
+def test_random_twin_of_a_text_model_is_seeded_and_untrained(tiny_lm, sentences):
+    card = dataclasses.replace(tiny_lm.card, identifier="tiny_gpt2_random", weights="random",
+                               training_method="random")
+    twin, same, other = (load_model(card, seed=s) for s in (0, 0, 1))
+    assert twin.weights_checksum == "random-seed0" and twin.causal_lm
+    weights = [m.module.transformer.h[0].attn.c_attn.weight.detach().numpy() for m in (tiny_lm, twin, same, other)]
+    np.testing.assert_array_equal(weights[1], weights[2])
+    assert not np.allclose(weights[0], weights[1]) and not np.allclose(weights[1], weights[3])
+    catalog_twin = load_model("all_minilm_l6_v2_random")
+    features = Extractor(catalog_twin, layers=["encoder.layer.5"], cache=False, progress=False).extract(sentences)
+    assert catalog_twin.card.training_status == "random" and np.isfinite(features["encoder.layer.5"].values).all()
+
+
+def test_hub_causal_lm_not_in_cache_raises_offline_error(monkeypatch, tmp_path):
+    from brainalign.models.sources.text import causal_lm_card
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setenv("BRAINALIGN_MIRROR", str(tmp_path))
+    with pytest.raises(OfflineError, match="brainalign-test/no-such-lm.*huggingface-cli download"):
+        load_model(causal_lm_card("brainalign-test/no-such-lm"))
+
+
+def test_causal_lm_features_of_a_padded_batch_equal_each_text_alone(tiny_lm, sentences):
+    model = tiny_lm.with_pooling(pooling="last")
+    batch = Extractor(model, layers=["h.1"], batch_size=4, cache=False, progress=False).extract(sentences)["h.1"]
+    alone = Extractor(model, layers=["h.1"], batch_size=1, cache=False, progress=False).extract(sentences)["h.1"]
+    np.testing.assert_allclose(batch.values, alone.values, rtol=1e-4, atol=1e-5)

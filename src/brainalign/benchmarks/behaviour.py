@@ -1,4 +1,6 @@
-"""Behavioural benchmarks on Geirhos et al. (2021): a model's own 16-category decisions versus humans'.
+"""Behavioural benchmarks: Geirhos et al. (2021) decisions, and similarity judgements of Kriegeskorte et al. (2008).
+
+Geirhos2021: a model's own 16-category decisions versus humans'.
 
 Unlike the neural `Benchmark`, which scores one layer's `Features`, these score a whole model: its ImageNet head is
 read out through `brainalign.models.task` and compared with the human trials of one experiment. Identifiers follow
@@ -112,3 +114,15 @@ def _register() -> None:
 
 
 _register()
+
+
+def _register_similarity_judgements() -> None:
+    """Kriegeskorte et al. (2008) / Mur et al. (2013): 16 subjects' dissimilarity judgements of the 92 images (the
+    rsatoolbox ``92_behavRDMs.mat``), compared with a layer's RDM like the neural RDM benchmarks."""
+    register_benchmark(Benchmark(
+        "Kriegeskorte2008.behaviour-rsa", "Kriegeskorte2008", "behavior", "rsa", "rdms",
+        description="human similarity judgements of the 92 images (Mur et al. 2013), 16 subjects' RDMs; Spearman "
+                    "RSA of a layer's RDM; LOSO noise ceiling across the 16 subjects"))
+
+
+_register_similarity_judgements()

@@ -20,7 +20,8 @@ COWLEY = "Cowley2023"
 BENCHMARKS: Registry[Benchmark] = Registry(
     "benchmark", "brainalign.benchmarks",
     builtin_modules=("brainalign.benchmarks.brainscore_protocol", "brainalign.benchmarks.behaviour",
-                     "brainalign.benchmarks.v1_properties"))
+                     "brainalign.benchmarks.v1_properties",
+                     "brainalign.benchmarks.language"))
 
 
 def register_benchmark(benchmark: Benchmark) -> Benchmark:

@@ -1,4 +1,11 @@
-"""Task readouts of a model (Brain-Score's ``start_task``): ImageNet class probabilities → 16-category decisions.
+"""Task readouts of a model (Brain-Score's ``start_task``): what a model *does*, read out of its layers.
+
+* ``label``: ImageNet class probabilities from the model's own head → 16-category decisions (`label_stimuli`);
+* ``probabilities``: a logistic readout fitted on named training images, for models without a head for the task
+  (`fit_readout`, then `LogisticReadout.probabilities`; Brain-Score's ``ProbabilitiesMapping``: standardised
+  features, multinomial logistic regression with C = 1e-3);
+* ``odd_one_out``: in image triplets, the one outside the most similar pair by embedding dot product (THINGS;
+  `odd_one_out`); per-word surprisal of causal language models is `brainalign.models.sources.text.word_surprisals`.
 
 The ImageNet-1k → 16-category mapping is model-vs-human's (Geirhos et al. 2021,
 ``bethgelab/model-vs-human``, ``modelvshuman/helper/human_categories.py``, the ``<category>_indices`` lists):
@@ -8,12 +15,16 @@ the most probable category.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
 
 from brainalign.core.errors import InvalidInputError
+from brainalign.metrics.behaviour.odd_one_out import odd_one_out_choices
 from brainalign.models.extractor import Extractor
 
 #: ImageNet-1k class indices of each of the 16 categories (model-vs-human ``HumanCategories.<category>_indices``).
@@ -96,3 +107,75 @@ def label_stimuli(model: Any, stimuli: Any, layer: str = "classifier", batch_siz
     """The model's 16-category decision for each stimulus (Brain-Score's ``start_task(LABEL)``), indexed by id."""
     probabilities = imagenet_probabilities(model, stimuli, layer, batch_size, device)
     return pd.Series(decisions(probabilities.values), index=probabilities.index, name="decision")
+
+
+def layer_features(model: Any, stimuli: Any, layer: str, batch_size: int = 32, device: str | None = None,
+                   ) -> pd.DataFrame:
+    """One layer's features (stimulus × unit, float64) indexed by stimulus id."""
+    features = Extractor(model, layers=[layer], batch_size=batch_size, device=device, cache=False,
+                         progress=False).extract(stimuli)[layer]
+    return pd.DataFrame(np.asarray(features.values, dtype=np.float64), index=list(features["stimulus_id"].values))
+
+
+@dataclass
+class LogisticReadout:
+    """A multinomial logistic regression on one layer's standardised features, with where it was fitted
+    (``training``: the training stimulus set's identifier, ``n_training`` images, ``seed``, ``c``)."""
+
+    layer: str
+    classes: list[str]
+    scaler: StandardScaler
+    classifier: LogisticRegression
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def probabilities(self, model: Any, stimuli: Any, batch_size: int = 32, device: str | None = None
+                      ) -> pd.DataFrame:
+        """Stimuli × classes probabilities of the readout on ``model``'s ``layer`` for ``stimuli``."""
+        x = layer_features(model, stimuli, self.layer, batch_size, device)
+        p = self.classifier.predict_proba(self.scaler.transform(x.to_numpy()))
+        return pd.DataFrame(p, index=x.index, columns=self.classes)
+
+
+def fit_readout(model: Any, training: Any, labels: Any, layer: str, *, seed: int = 0, c: float = 1e-3,
+                batch_size: int = 32, device: str | None = None) -> LogisticReadout:
+    """Fit a logistic readout of ``labels`` (one class per training stimulus, in order) on ``layer`` of ``model``
+    for the named training `StimulusSet` ``training``; ``seed`` fixes the solver's randomness.
+
+    >>> import tempfile, pathlib, torch, PIL.Image
+    >>> from brainalign.data.stimuli import StimulusSet
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> colours = ["red", "darkred", "blue", "navy"]
+    >>> for colour in colours: PIL.Image.new("RGB", (8, 8), colour).save(folder / f"{colour}.png")
+    >>> train = StimulusSet("colours-train", colours, paths=[folder / f"{c}.png" for c in colours])
+    >>> net = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten())
+    >>> readout = fit_readout(net, train, ["red", "red", "blue", "blue"], layer="1", c=1.0)
+    >>> p = readout.probabilities(net, train); p.columns.tolist(), bool((p["red"][:2] > 0.5).all())
+    (['blue', 'red'], True)
+    """
+    labels = [str(label) for label in labels]
+    if len(labels) != len(training):
+        raise InvalidInputError(f"{len(labels)} labels for the {len(training)} training stimuli of "
+                                f"{getattr(training, 'identifier', 'the training set')!r}")
+    if len(set(labels)) < 2:
+        raise InvalidInputError(f"a readout needs at least 2 classes; got {sorted(set(labels))}")
+    x = layer_features(model, training, layer, batch_size, device)
+    scaler = StandardScaler().fit(x.to_numpy())
+    classifier = LogisticRegression(C=c, max_iter=1000, random_state=seed).fit(scaler.transform(x.to_numpy()),
+                                                                                labels)
+    return LogisticReadout(layer, [str(k) for k in classifier.classes_], scaler, classifier,
+                           {"training": getattr(training, "identifier", None), "n_training": len(labels),
+                            "seed": seed, "c": c})
+
+
+def odd_one_out(model: Any, stimuli: Any, triplets: Any, layer: str, batch_size: int = 32,
+                device: str | None = None) -> np.ndarray:
+    """The model's odd one out (position 0, 1 or 2) in each triplet of stimulus ids (rows of three), by the dot
+    product of ``layer``'s features; an id not among ``stimuli`` is named in the error."""
+    x = layer_features(model, stimuli, layer, batch_size, device)
+    position = {stimulus: i for i, stimulus in enumerate(x.index)}
+    rows = np.asarray(triplets, dtype=object)
+    unknown = sorted({str(s) for s in rows.ravel() if s not in position})
+    if unknown:
+        raise InvalidInputError(f"{len(unknown)} triplet stimulus ids are not in stimulus set "
+                                f"{getattr(stimuli, 'identifier', '')!r}, e.g. {unknown[:3]}")
+    return odd_one_out_choices(x.to_numpy(), np.vectorize(position.get, otypes=[int])(rows))

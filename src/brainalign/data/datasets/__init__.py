@@ -1,3 +1,10 @@
 """Built-in dataset loaders; importing this package registers them (see `brainalign.data.registry`)."""
 
-from brainalign.data.datasets import cowley2023, geirhos2021, kriegeskorte2008, marques2020, net2brain78  # noqa: F401
+from brainalign.data.datasets import (  # noqa: F401
+    cowley2023,
+    futrell2018,
+    geirhos2021,
+    kriegeskorte2008,
+    marques2020,
+    net2brain78,
+)
