@@ -19,7 +19,8 @@ COWLEY = "Cowley2023"
 
 BENCHMARKS: Registry[Benchmark] = Registry(
     "benchmark", "brainalign.benchmarks",
-    builtin_modules=("brainalign.benchmarks.brainscore_protocol", "brainalign.benchmarks.behaviour"))
+    builtin_modules=("brainalign.benchmarks.brainscore_protocol", "brainalign.benchmarks.behaviour",
+                     "brainalign.benchmarks.neural"))
 
 
 def register_benchmark(benchmark: Benchmark) -> Benchmark:

@@ -1,0 +1,130 @@
+"""Neural benchmarks over the loaders' sessions: Cowley2023 V4 ridge per session and per published split.
+
+``Cowley2023.V4-ridge-<session>`` score each released session with 5-fold ridge as ``Cowley2023.V4-ridge`` does
+for 210325; their responses are repeat-averaged, so they have no ceiling (the value is the median r).
+``Cowley2023.V4-ridge-train`` / ``-test`` follow the paper's split of sessions (``readme_original.txt``): the
+neurons differ between sessions, so each session gets its own cross-validated mapping and the per-neuron r of all
+sessions of the split are pooled (:class:`SessionPoolBenchmark`).
+
+>>> from brainalign.benchmarks.registry import get_benchmark
+>>> get_benchmark("Cowley2023.V4-ridge-test").sessions
+('190923', '201025', '210225', '210325')
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from brainalign.benchmarks.benchmark import Benchmark
+from brainalign.benchmarks.registry import COWLEY, register_benchmark
+from brainalign.core.errors import InvalidInputError
+from brainalign.core.labels import NEUROID, STIMULUS, stimulus_ids
+from brainalign.core.score import Score
+from brainalign.data.datasets.cowley2023 import DEFAULT_SESSION, Cowley2023, sessions_in_split
+from brainalign.data.stimuli import StimulusSet
+
+
+class SessionPoolBenchmark(Benchmark):
+    """A benchmark over several recording sessions (``selection={"sessions": (...)}``): the model sees the
+    stimuli of all of them; each session is scored alone with the benchmark's metric (its own cross-validated
+    mapping, as its neurons saw only its stimuli), and the per-neuroid scores of all sessions are pooled:
+    ``value`` is their median, ``error`` the SEM over the sessions' medians, ``extra["per_session"]`` each
+    session's median.
+    """
+
+    @property
+    def sessions(self) -> tuple[str, ...]:
+        return tuple(self.selection["sessions"])
+
+    def stimulus_set(self) -> StimulusSet:
+        """The stimuli of every session, session after session (ids are unique: ``<session>/<image>``)."""
+        dataset = self._dataset()
+        return concatenate_stimulus_sets(self.identifier,
+                                         [dataset.stimulus_set(session=session) for session in self.sessions])
+
+    def target_data(self) -> dict[str, xr.DataArray]:
+        """Each session's `Responses` (loaded once per process)."""
+        return _session_targets(self)
+
+    def __call__(self, features: xr.DataArray, *, ci: float | None = None, n_samples: int = 1000) -> Score:
+        if ci is not None:
+            raise InvalidInputError(f"benchmark {self.identifier} pools sessions and has no bootstrap interval; "
+                                    "score one session's benchmark (e.g. Cowley2023.V4-ridge-<session>) with ci")
+        from brainalign.metrics.registry import get_metric
+
+        position = {s: i for i, s in enumerate(stimulus_ids(features, "features"))}
+        scores = {}
+        for session, responses in self.target_data().items():
+            wanted = [str(s) for s in responses["stimulus_id"].values]
+            missing = [s for s in wanted if s not in position]
+            if missing:
+                raise InvalidInputError(f"features lack {len(missing)} stimuli of session {session} (e.g. "
+                                        f"{missing[:3]}); extract features of benchmark.stimulus_set()")
+            session_features = features.isel({STIMULUS: [position[s] for s in wanted]})
+            scores[session] = get_metric(self.metric)(session_features, responses, **self.metric_options)
+        pooled = xr.concat([xr.DataArray(s.per_neuroid) if not isinstance(s.per_neuroid, xr.DataArray)
+                            else s.per_neuroid for s in scores.values()], dim=NEUROID)
+        medians = np.array([s.value for s in scores.values()])
+        finite = pooled.values[np.isfinite(pooled.values)]
+        value = float(np.median(finite)) if finite.size else math.nan
+        error = float(np.std(medians, ddof=1) / np.sqrt(len(medians))) if len(medians) > 1 else math.nan
+        score = Score(value=value, error=error, per_neuroid=pooled,
+                      extra={"per_session": {k: s.value for k, s in scores.items()}, "n_neuroids": pooled.size,
+                             "n_sessions": len(scores), "error_kind": "SEM over sessions"})
+        first = next(iter(scores.values()))
+        score.provenance.update(benchmark=self.identifier, benchmark_version=self.version, metric=self.metric,
+                                layer=features.attrs.get("layer"), model=features.attrs.get("model"),
+                                seed=first.provenance.get("seed"), n_splits=first.provenance.get("n_splits"))
+        return score
+
+
+@functools.lru_cache(maxsize=4)
+def _session_targets(benchmark: SessionPoolBenchmark) -> dict[str, xr.DataArray]:
+    dataset = benchmark._dataset()
+    return {session: dataset.responses(benchmark.region, session=session) for session in benchmark.sessions}
+
+
+def concatenate_stimulus_sets(identifier: str, parts: list[StimulusSet]) -> StimulusSet:
+    """One `StimulusSet` holding ``parts`` one after the other (same modality; ids must stay unique).
+
+    >>> a = StimulusSet("a", ["a/1"], texts=["x"], modality="text")
+    >>> concatenate_stimulus_sets("ab", [a, StimulusSet("b", ["b/1"], texts=["y"], modality="text")]).texts
+    ['x', 'y']
+    """
+    if not parts:
+        raise InvalidInputError("concatenate_stimulus_sets needs at least one stimulus set")
+    modalities = {p.modality for p in parts}
+    if len(modalities) > 1:
+        raise InvalidInputError(f"cannot concatenate stimulus sets of modalities {sorted(modalities)}")
+
+    def joined(name: str) -> list | None:
+        content = [getattr(p, name) for p in parts]
+        return None if any(c is None for c in content) else [item for c in content for item in c]
+
+    return StimulusSet(identifier, [s for p in parts for s in p.stimulus_ids], paths=joined("paths"),
+                       texts=joined("texts"), modality=parts[0].modality,
+                       metadata=pd.concat([p.metadata for p in parts], ignore_index=True))
+
+
+_RIDGE = "5-fold ridge; score = median over neurons of held-out r (repeat-averaged responses: no ceiling)"
+COWLEY_SESSION_BENCHMARKS = tuple(
+    Benchmark(f"{COWLEY}.V4-ridge-{session}", COWLEY, "V4", "ridge", "responses", selection={"session": session},
+              description=f"macaque V4 session {session}; {_RIDGE}")
+    for session in Cowley2023.sessions if session != DEFAULT_SESSION
+)
+COWLEY_SPLIT_BENCHMARKS = tuple(
+    SessionPoolBenchmark(f"{COWLEY}.V4-ridge-{split}", COWLEY, "V4", "ridge", "responses",
+                         selection={"sessions": sessions_in_split(split)},
+                         description=(f"macaque V4, the {split} sessions of Cowley et al. 2023 "
+                                      f"({', '.join(sessions_in_split(split))}); each session {_RIDGE}; "
+                                      "per-neuron r pooled over sessions, median"))
+    for split in ("train", "test")
+)
+
+for _benchmark in (*COWLEY_SESSION_BENCHMARKS, *COWLEY_SPLIT_BENCHMARKS):
+    register_benchmark(_benchmark)
