@@ -1,4 +1,5 @@
-"""Neural benchmarks over the loaders' sessions: Cowley2023 V4 ridge per session and per published split.
+"""Neural benchmarks of the dataset loaders: Cowley2023 V4 ridge per session and per published split, and
+Brain-Score's public MajajHong2015 (V4, IT) and FreemanZiemba2013 (V1, V2) PLS benchmarks.
 
 ``Cowley2023.V4-ridge-<session>`` score each released session with 5-fold ridge as ``Cowley2023.V4-ridge`` does
 for 210325; their responses are repeat-averaged, so they have no ceiling (the value is the median r).
@@ -126,5 +127,18 @@ COWLEY_SPLIT_BENCHMARKS = tuple(
     for split in ("train", "test")
 )
 
-for _benchmark in (*COWLEY_SESSION_BENCHMARKS, *COWLEY_SPLIT_BENCHMARKS):
+# Brain-Score's public neural benchmarks on their BrainIO data: PLS-25, 10 stratified 90/10 splits, median over
+# neuroids per split, mean over splits, (r / internal consistency)^2 clamped to [0, 1]
+_BRAIN_SCORE = "PLS-25 on 10 stratified 90/10 splits; (median r / internal consistency)^2 clamped to [0, 1]"
+BRAINIO_BENCHMARKS = tuple(
+    Benchmark(f"{dataset}.{region}-pls", dataset, region, "crossregressed-correlation", "responses",
+              metric_options={"regression": "pls", "ceiling": "internal-consistency", "stratify_coord": stratify},
+              description=f"Brain-Score protocol, {dataset} public {region} ({window}); {_BRAIN_SCORE}")
+    for dataset, regions, stratify, window in (
+        ("MajajHong2015", ("V4", "IT"), "object_name", "multi-unit rates 70-170 ms"),
+        ("FreemanZiemba2013", ("V1", "V2"), "texture_type", "single units, mean rate 50-200 ms"))
+    for region in regions
+)
+
+for _benchmark in (*COWLEY_SESSION_BENCHMARKS, *COWLEY_SPLIT_BENCHMARKS, *BRAINIO_BENCHMARKS):
     register_benchmark(_benchmark)
