@@ -20,14 +20,8 @@ from brainalign.core.errors import InvalidInputError, OfflineError
 from brainalign.core.labels import make_features, make_responses
 from brainalign.data.datasets.brainio import FreemanZiemba2013, MajajHong2015
 from brainalign.data.fetch import ChecksumError, RemoteFile
-from brainalign.data.interop.brainscore import (
-    BrainIOFile,
-    assembly_to_responses,
-    fetch_brainio,
-    read_assembly,
-    read_responses,
-    write_responses,
-)
+from brainalign.data.interop.brainscore import assembly_to_responses, read_assembly, read_responses, write_responses
+from brainalign.data.published import PublishedFile, fetch_published
 from brainalign.metrics.encoding.variants import cross_regressed_correlation
 
 DIMS3 = ("stimulus", "neuroid", "repetition")
@@ -187,15 +181,24 @@ def test_fetch_names_a_corrupt_copy_and_where_to_put_a_missing_file(tmp_path, mo
     (mirror / "mini" / "good.nc").write_bytes(b"good")
     (mirror / "mini" / "bad.nc").write_bytes(b"tampered")
     monkeypatch.setenv("BRAINALIGN_MIRROR", str(mirror))
-    good = BrainIOFile("good.nc", "http://127.0.0.1:9/good.nc", hashlib.sha1(b"good").hexdigest())
-    assert fetch_brainio("mini", good).read_bytes() == b"good"
-    assert fetch_brainio("mini", good).read_bytes() == b"good"  # the second time through the recorded sha256
-    bad = BrainIOFile("bad.nc", "http://127.0.0.1:9/bad.nc", hashlib.sha1(b"original").hexdigest())
+    good = PublishedFile("good.nc", "http://127.0.0.1:9/good.nc", hashlib.sha1(b"good").hexdigest())
+    assert fetch_published("mini", good).read_bytes() == b"good"
+    assert fetch_published("mini", good).read_bytes() == b"good"  # the second time through the recorded sha256
+    bad = PublishedFile("bad.nc", "http://127.0.0.1:9/bad.nc", hashlib.sha1(b"original").hexdigest())
     with pytest.warns(UserWarning, match="bad.nc"), pytest.raises(ChecksumError, match=r"mirror/mini/bad.nc.*sha1"):
-        fetch_brainio("mini", bad)
-    missing = BrainIOFile("gone.nc", "http://127.0.0.1:9/gone.nc", "0" * 40)
+        fetch_published("mini", bad)
+    missing = PublishedFile("gone.nc", "http://127.0.0.1:9/gone.nc", "0" * 40)
     with pytest.raises(OfflineError, match=r"http://127.0.0.1:9/gone.nc.*put it at .*mirror/mini/gone.nc"):
-        fetch_brainio("mini", missing)
+        fetch_published("mini", missing)
+    form = PublishedFile("form.npy", "http://127.0.0.1:9/form", manual=True)
+    with pytest.raises(OfflineError, match=r"mini/form.npy is not here: download it from http://127.0.0.1:9/form"):
+        fetch_published("mini", form)
+    (mirror / "mini" / "form.npy").write_bytes(b"first")  # no published checksum: the first copy is recorded
+    assert fetch_published("mini", form).read_bytes() == b"first"
+    (mirror / "mini" / "form.npy").write_bytes(b"changed")
+    with pytest.warns(UserWarning, match="form.npy.*expected sha256"), \
+            pytest.raises(ChecksumError, match="download it from"):
+        fetch_published("mini", form)
 
 
 def test_brainio_datasets_describe_their_sources():

@@ -19,7 +19,8 @@ from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.core.labels import NEUROID, TIME
 from brainalign.data.dataset import Dataset
 from brainalign.data.fetch import RemoteFile
-from brainalign.data.interop.brainscore import BrainIOFile, fetch_brainio, read_responses, read_stimulus_set
+from brainalign.data.interop.brainscore import read_responses, read_stimulus_set
+from brainalign.data.published import PublishedFile, fetch_published
 from brainalign.data.registry import register_dataset
 from brainalign.data.stimuli import StimulusSet
 
@@ -57,8 +58,8 @@ class BrainIODataset(Dataset):
     def _fetch(self, path: str):
         for remote in self.files:
             if remote.path == path:
-                return fetch_brainio(self.folder, BrainIOFile(remote.path, remote.url,
-                                                              remote.sha256.removeprefix("sha1:")))
+                return fetch_published(self.folder, PublishedFile(remote.path, remote.url,
+                                                                  remote.sha256.removeprefix("sha1:")))
         raise UnknownNameError(f"{self.identifier} file", path, [f.path for f in self.files])
 
     def _sha256(self, path: str) -> str:

@@ -1,5 +1,5 @@
 """Brain-Score's BrainIO files as brainalign objects, and back: NetCDF data assemblies ↔ `Responses`, stimulus
-set CSV + ZIP → `StimulusSet`, and SHA-1-checked fetching of BrainIO files.
+set CSV + ZIP → `StimulusSet` (BrainIO files are fetched by `brainalign.data.published`, checked by SHA-1).
 
 A BrainIO data assembly is a netCDF-4 file with one data variable over ``presentation × neuroid`` (× ``time_bin``):
 one presentation per trial, labelled by ``stimulus_id`` (``image_id`` in older files) and ``repetition``; neuroid
@@ -23,110 +23,23 @@ trials into repetitions (NaN where a stimulus had fewer) and back (all-NaN trial
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import urllib.request
-import warnings
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
-from tqdm.auto import tqdm
 
-from brainalign.core.config import cache_dir, mirror_dirs
-from brainalign.core.errors import InvalidInputError, OfflineError
+from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import NEUROID, REPETITION, STIMULUS, TIME, make_responses
-from brainalign.core.storage import atomic_path, file_sha256
-from brainalign.data.fetch import TIMEOUT_S, ChecksumError, RemoteFile, fetch
+from brainalign.core.storage import atomic_path
 from brainalign.data.stimuli import StimulusSet, write_images
 
 PRESENTATION, TIME_BIN = "presentation", "time_bin"
 ID_COLUMNS = ("stimulus_id", "image_id")  # BrainIO's id column: current name first, then the legacy one
-RECORDED = "sha256-recorded.json"  # per dataset folder in the cache: sha256 of files verified by their SHA-1
-
-
-# --- fetching ---------------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class BrainIOFile:
-    """A file of the BrainIO catalog: ``path`` inside the dataset folder, public ``url`` and published ``sha1``."""
-
-    path: str
-    url: str
-    sha1: str
-
-
-def fetch_brainio(folder: str, remote: BrainIOFile) -> Path:
-    """A verified local copy of ``remote``: from a mirror (``<mirror>/<folder>/<path>``), else the cache, else
-    downloaded into the cache; BrainIO publishes SHA-1, so the first copy is checked against it and its sha256
-    recorded in the cache, after which :func:`brainalign.data.fetch.fetch` checks every later use.
-
-    A copy with another SHA-1 is named in a warning and skipped; when nothing holds a good copy and the download
-    fails, the error names the URL and where to put the file.
-    """
-    recorded = _recorded(folder)
-    if recorded.get(remote.path, {}).get("sha1") == remote.sha1:
-        return fetch(folder, RemoteFile(remote.path, remote.url, recorded[remote.path]["sha256"]))
-    target = cache_dir("data", folder) / remote.path
-    mismatches = []
-    for candidate in [m / folder / remote.path for m in mirror_dirs()] + [target]:
-        if not candidate.is_file():
-            continue
-        actual = _sha1(candidate)
-        if actual == remote.sha1:
-            _record(folder, remote, candidate)
-            return candidate
-        mismatches.append(f"checksum mismatch for {candidate} (a copy of {remote.url}): expected sha1 "
-                          f"{remote.sha1}, got {actual}")
-        warnings.warn(f"{mismatches[-1]}; trying the next source", stacklevel=2)
-    try:
-        _download(remote, target)
-    except OSError as error:
-        where = " or ".join([str(m / folder / remote.path) for m in mirror_dirs()] + [str(target)])
-        message = (f"could not download {remote.url} ({getattr(error, 'reason', error)}); download it by hand and "
-                   f"put it at {where} (or set BRAINALIGN_MIRROR to a folder holding {folder}/{remote.path})")
-        raise (ChecksumError if mismatches else OfflineError)("; ".join([*mismatches, message])) from error
-    _record(folder, remote, target)
-    return target
-
-
-def _sha1(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha1").hexdigest()
-
-
-def _recorded(folder: str) -> dict[str, dict[str, str]]:
-    path = cache_dir("data", folder) / RECORDED
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
-def _record(folder: str, remote: BrainIOFile, copy: Path) -> None:
-    recorded = _recorded(folder)
-    recorded[remote.path] = {"sha1": remote.sha1, "sha256": file_sha256(copy)}
-    with atomic_path(cache_dir("data", folder) / RECORDED) as tmp:
-        tmp.write_text(json.dumps(recorded, indent=1, sort_keys=True))
-
-
-def _download(remote: BrainIOFile, target: Path) -> None:
-    """Stream ``remote.url`` into ``target`` atomically; a SHA-1 other than the published one is an error."""
-    with urllib.request.urlopen(remote.url, timeout=TIMEOUT_S) as response, atomic_path(target) as tmp:
-        total = response.headers.get("Content-Length")
-        digest = hashlib.sha1()
-        with open(tmp, "wb") as out, tqdm(total=int(total) if total else None, unit="B", unit_scale=True,
-                                          desc=target.name, disable=None) as progress:
-            for block in iter(lambda: response.read(1 << 16), b""):
-                out.write(block)
-                digest.update(block)
-                progress.update(len(block))
-        if digest.hexdigest() != remote.sha1:
-            raise ChecksumError(f"checksum mismatch for {remote.url}: expected sha1 {remote.sha1}, got "
-                                f"{digest.hexdigest()}; nothing was kept, run again to retry")
 
 
 # --- data assemblies --------------------------------------------------------------------------------------------
