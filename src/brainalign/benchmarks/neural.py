@@ -1,5 +1,6 @@
 """Neural benchmarks of the dataset loaders: Cowley2023 V4 ridge per session and per published split, and
-Brain-Score's public MajajHong2015 (V4, IT) and FreemanZiemba2013 (V1, V2) PLS benchmarks.
+Brain-Score's public MajajHong2015 (V4, IT) and FreemanZiemba2013 (V1, V2) PLS benchmarks, and NSD ridge
+benchmarks per visual ROI with NSD's noise ceiling.
 
 ``Cowley2023.V4-ridge-<session>`` score each released session with 5-fold ridge as ``Cowley2023.V4-ridge`` does
 for 210325; their responses are repeat-averaged, so they have no ceiling (the value is the median r).
@@ -27,6 +28,7 @@ from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import NEUROID, STIMULUS, stimulus_ids
 from brainalign.core.score import Score
 from brainalign.data.datasets.cowley2023 import DEFAULT_SESSION, Cowley2023, sessions_in_split
+from brainalign.data.datasets.nsd import NSD
 from brainalign.data.stimuli import StimulusSet
 
 
@@ -140,5 +142,29 @@ BRAINIO_BENCHMARKS = tuple(
     for region in regions
 )
 
-for _benchmark in (*COWLEY_SESSION_BENCHMARKS, *COWLEY_SPLIT_BENCHMARKS, *BRAINIO_BENCHMARKS):
+
+
+class PublishedCeilingBenchmark(Benchmark):
+    """A ``responses`` benchmark whose per-neuroid ceiling (variance units) the dataset publishes:
+    ``dataset.ceiling(region, **selection)`` (e.g. NSD's ncsnr-based noise ceiling)."""
+
+    def reliability(self) -> np.ndarray:
+        return _published_ceiling(self)
+
+
+@functools.lru_cache(maxsize=16)
+def _published_ceiling(benchmark: PublishedCeilingBenchmark) -> np.ndarray:
+    return benchmark._dataset().ceiling(benchmark.region, **benchmark.selection)
+
+
+NSD_BENCHMARKS = tuple(
+    PublishedCeilingBenchmark(f"NSD.{region}-ridge", "NSD", region, "ridge", "responses",
+                              selection={"subject": "subj01", "images": "shared1000"}, ceiling="ncsnr",
+                              description=(f"human fMRI (NSD, Algonauts 2023 release), subject 1, {region} vertices, "
+                                           "the shared-1000 images in its training split; 5-fold ridge; median over "
+                                           "vertices of r·|r| / NSD noise ceiling (ncsnr, 3 trials)"))
+    for region in NSD.regions
+)
+
+for _benchmark in (*COWLEY_SESSION_BENCHMARKS, *COWLEY_SPLIT_BENCHMARKS, *BRAINIO_BENCHMARKS, *NSD_BENCHMARKS):
     register_benchmark(_benchmark)
