@@ -1,6 +1,7 @@
 """Neural benchmarks of the dataset loaders: Cowley2023 V4 ridge per session and per published split, and
 Brain-Score's public MajajHong2015 (V4, IT) and FreemanZiemba2013 (V1, V2) PLS benchmarks, and NSD ridge
-benchmarks per visual ROI with NSD's noise ceiling.
+benchmarks per visual ROI with NSD's noise ceiling, and time-resolved THINGS-EEG2 benchmarks (temporal RSA,
+ridge per time point).
 
 ``Cowley2023.V4-ridge-<session>`` score each released session with 5-fold ridge as ``Cowley2023.V4-ridge`` does
 for 210325; their responses are repeat-averaged, so they have no ceiling (the value is the median r).
@@ -21,11 +22,12 @@ import math
 import numpy as np
 import pandas as pd
 import xarray as xr
+from tqdm.auto import tqdm
 
 from brainalign.benchmarks.benchmark import Benchmark
 from brainalign.benchmarks.registry import COWLEY, register_benchmark
 from brainalign.core.errors import InvalidInputError
-from brainalign.core.labels import NEUROID, STIMULUS, stimulus_ids
+from brainalign.core.labels import NEUROID, REPETITION, STIMULUS, TIME, align, stimulus_ids
 from brainalign.core.score import Score
 from brainalign.data.datasets.cowley2023 import DEFAULT_SESSION, Cowley2023, sessions_in_split
 from brainalign.data.datasets.nsd import NSD
@@ -166,5 +168,64 @@ NSD_BENCHMARKS = tuple(
     for region in NSD.regions
 )
 
-for _benchmark in (*COWLEY_SESSION_BENCHMARKS, *COWLEY_SPLIT_BENCHMARKS, *BRAINIO_BENCHMARKS, *NSD_BENCHMARKS):
+
+
+class TimeResolvedBenchmark(Benchmark):
+    """A benchmark on time-resolved responses (EEG, MEG, MUA time bins): the metric is applied at every time
+    point, and ``value`` is the peak of the time course (``extra``: ``time_course``, ``time``, ``peak_time``).
+
+    ``metric="temporal-rsa"``: the model's RDM against the brain RDM of each time point
+    (`brainalign.metrics.similarity.temporal_rsa`; ``metric_options``: ``distance``, default correlation, and
+    ``method``, default spearman); any registered encoding metric (e.g. ``"ridge"``) is fitted per time point on
+    the repeat-averaged responses. No ceiling.
+    """
+
+    def __call__(self, features: xr.DataArray, *, ci: float | None = None, n_samples: int = 1000) -> Score:
+        if ci is not None:
+            raise InvalidInputError(f"benchmark {self.identifier} has no bootstrap interval over its time course")
+        features, target = align(features, self.target_data())
+        if TIME not in target.dims:
+            raise InvalidInputError(f"benchmark {self.identifier} needs responses with a '{TIME}' dim; got "
+                                    f"{target.dims}")
+        options = dict(self.metric_options)
+        if self.metric == "temporal-rsa":
+            from brainalign.metrics.similarity.rdms import compute_rdm
+            from brainalign.metrics.similarity.temporal_rsa import temporal_rsa
+
+            distance = options.get("distance", "correlation")
+            course = temporal_rsa(compute_rdm(target, distance=distance), compute_rdm(features, distance=distance),
+                                  options.get("method", "spearman")).values
+        else:
+            from brainalign.metrics.registry import get_metric
+
+            averaged = target.mean(REPETITION, skipna=True, keep_attrs=True) if REPETITION in target.dims else target
+            course = np.array([get_metric(self.metric)(features, averaged.isel({TIME: t}), **options).value
+                               for t in tqdm(range(averaged.sizes[TIME]), desc=self.identifier, disable=None)])
+        course = np.asarray(course, dtype=float)
+        times = target[TIME].values if TIME in target.coords else np.arange(target.sizes[TIME])
+        peak = int(np.nanargmax(course)) if np.isfinite(course).any() else 0
+        score = Score(value=float(course[peak]), extra={"time_course": course, "time": np.asarray(times, dtype=float),
+                                                        "peak_time": float(times[peak])})
+        score.provenance.update(benchmark=self.identifier, benchmark_version=self.version, metric=self.metric,
+                                layer=features.attrs.get("layer"), model=features.attrs.get("model"))
+        return score
+
+    def units(self, normalised: bool) -> str:
+        return ("ρ" if self.metric == "temporal-rsa" else "r") + " at the peak time"
+
+
+THINGS_EEG2_BENCHMARKS = (
+    TimeResolvedBenchmark("THINGSEEG2.test-temporal-rsa", "THINGSEEG2", "occipitoparietal", "temporal-rsa",
+                          "responses", selection={"subject": "sub-01", "split": "test"},
+                          description=("human EEG (THINGS-EEG2), subject 1, 200 test images x 80 repetitions, 17 "
+                                       "channels x 100 time points; Spearman between the model's correlation-"
+                                       "distance RDM and the EEG RDM of each time point; value = peak")),
+    TimeResolvedBenchmark("THINGSEEG2.test-ridge-time", "THINGSEEG2", "occipitoparietal", "ridge", "responses",
+                          selection={"subject": "sub-01", "split": "test"},
+                          description=("human EEG (THINGS-EEG2), subject 1, 200 test images; 5-fold ridge per time "
+                                       "point on repeat-averaged channels; median r over channels; value = peak")),
+)
+
+for _benchmark in (*COWLEY_SESSION_BENCHMARKS, *COWLEY_SPLIT_BENCHMARKS, *BRAINIO_BENCHMARKS, *NSD_BENCHMARKS,
+                   *THINGS_EEG2_BENCHMARKS):
     register_benchmark(_benchmark)
