@@ -1,7 +1,7 @@
 """Neural benchmarks of the dataset loaders: Cowley2023 V4 ridge per session and per published split, and
 Brain-Score's public MajajHong2015 (V4, IT) and FreemanZiemba2013 (V1, V2) PLS benchmarks, and NSD ridge
 benchmarks per visual ROI with NSD's noise ceiling, and time-resolved THINGS-EEG2 benchmarks (temporal RSA,
-ridge per time point).
+ridge per time point), and Algonauts 2019 RSA benchmarks (fMRI EVC / IT, MEG early / late; 92 and 118 images).
 
 ``Cowley2023.V4-ridge-<session>`` score each released session with 5-fold ridge as ``Cowley2023.V4-ridge`` does
 for 210325; their responses are repeat-averaged, so they have no ceiling (the value is the median r).
@@ -226,6 +226,13 @@ THINGS_EEG2_BENCHMARKS = (
                                        "point on repeat-averaged channels; median r over channels; value = peak")),
 )
 
+ALGONAUTS2019_BENCHMARKS = tuple(
+    Benchmark(f"Algonauts2019-{images}.{region}-rsa", f"Algonauts2019-{images}", region, "rsa", "rdms",
+              description=(f"human {'fMRI' if region in ('EVC', 'IT') else 'MEG'} RDMs of the {images}-image set "
+                           f"(Algonauts 2019 training data), 15 subjects; Spearman RSA; LOSO noise ceiling"))
+    for images in ("92", "118") for region in ("EVC", "IT", "MEG-early", "MEG-late")
+)
+
 for _benchmark in (*COWLEY_SESSION_BENCHMARKS, *COWLEY_SPLIT_BENCHMARKS, *BRAINIO_BENCHMARKS, *NSD_BENCHMARKS,
-                   *THINGS_EEG2_BENCHMARKS):
+                   *THINGS_EEG2_BENCHMARKS, *ALGONAUTS2019_BENCHMARKS):
     register_benchmark(_benchmark)

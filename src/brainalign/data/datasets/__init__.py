@@ -1,3 +1,12 @@
 """Built-in dataset loaders; importing this package registers them (see `brainalign.data.registry`)."""
 
-from brainalign.data.datasets import brainio, cowley2023, geirhos2021, kriegeskorte2008, net2brain78, nsd, things_eeg2  # noqa: F401
+from brainalign.data.datasets import (  # noqa: F401
+    algonauts2019,
+    brainio,
+    cowley2023,
+    geirhos2021,
+    kriegeskorte2008,
+    net2brain78,
+    nsd,
+    things_eeg2,
+)
