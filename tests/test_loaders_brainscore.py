@@ -18,11 +18,12 @@ from brainalign.benchmarks.benchmark import _load_target
 from brainalign.benchmarks.registry import get_benchmark
 from brainalign.core.errors import InvalidInputError, OfflineError
 from brainalign.core.labels import make_features, make_responses
-from brainalign.data.datasets.brainio import FreemanZiemba2013, MajajHong2015
+from brainalign.data.datasets.brainio import FreemanZiemba2013, MajajHong2015, MajajHong2015Temporal
 from brainalign.data.fetch import ChecksumError, RemoteFile
 from brainalign.data.interop.brainscore import assembly_to_responses, read_assembly, read_responses, write_responses
 from brainalign.data.published import PublishedFile, fetch_published
 from brainalign.metrics.encoding.variants import cross_regressed_correlation
+from brainalign.metrics.registry import get_metric
 
 DIMS3 = ("stimulus", "neuroid", "repetition")
 
@@ -161,6 +162,7 @@ def test_majajhong_loader_reads_the_brainio_layout(majaj_miniature):
     assert dataset.info()["visual_degrees"] == 8.0
 
 
+@pytest.mark.slow
 def test_majajhong_benchmark_is_brainscores_protocol(majaj_miniature):
     _, expected, order, _ = majaj_miniature
     benchmark = get_benchmark("MajajHong2015.IT-pls")
@@ -173,6 +175,28 @@ def test_majajhong_benchmark_is_brainscores_protocol(majaj_miniature):
     assert score.raw > 0.99 and score.value == 1.0  # clip((r / ceiling)², 0, 1) with r = 1 > ceiling
     assert (score.raw, score.ceiling) == (direct.raw, direct.ceiling)
     assert score.provenance["benchmark"] == "MajajHong2015.IT-pls"
+
+
+def test_majajhong_temporal_benchmark_scores_each_time_bin(tmp_path, monkeypatch, private_cache):
+    folder = tmp_path / "mirror" / "majajhong2015"
+    folder.mkdir(parents=True)
+    expected, order = _brainio_miniature(folder / MajajHong2015Temporal.assembly, n_time_bins=3, n_stimuli=40)
+    _write_stimuli(folder, order, lambda s: f"{s}.png")
+    files = tuple(RemoteFile(f.path, f.url, "sha1:" + _sha1(folder / f.path)) for f in MajajHong2015Temporal.files
+                  if f.path == MajajHong2015Temporal.assembly)
+    monkeypatch.setattr(MajajHong2015Temporal, "files", files)
+    monkeypatch.setenv("BRAINALIGN_MIRROR", str(tmp_path / "mirror"))
+    _load_target.cache_clear()
+    rng = np.random.default_rng(2)
+    # features carry the IT rates of the middle time bin only
+    features = make_features(np.nanmean(expected[:, 2:, :, 1], axis=2) @ rng.normal(size=(3, 8)), order)
+    score = get_benchmark("MajajHong2015.IT-ridge-time")(features)
+    responses = MajajHong2015Temporal().responses("IT").mean("repetition")
+    assert responses.dims == ("stimulus", "neuroid", "time")
+    direct = [get_metric("ridge")(features, responses.isel(time=t)).value for t in range(3)]
+    np.testing.assert_allclose(score.extra["time_course"], direct)
+    assert score.extra["peak_time"] == 80 and score.value > 0.9 > 0.3 > max(direct[0], direct[2])
+    _load_target.cache_clear()
 
 
 def test_fetch_names_a_corrupt_copy_and_where_to_put_a_missing_file(tmp_path, monkeypatch, private_cache):

@@ -172,7 +172,8 @@ NSD_BENCHMARKS = tuple(
 
 class TimeResolvedBenchmark(Benchmark):
     """A benchmark on time-resolved responses (EEG, MEG, MUA time bins): the metric is applied at every time
-    point, and ``value`` is the peak of the time course (``extra``: ``time_course``, ``time``, ``peak_time``).
+    point, and ``value`` is the peak of the time course (``extra``: ``time_course``, ``time``, ``peak_time``; times
+are the ``time`` coordinate, else ``time_bin_start``, else positions).
 
     ``metric="temporal-rsa"``: the model's RDM against the brain RDM of each time point
     (`brainalign.metrics.similarity.temporal_rsa`; ``metric_options``: ``distance``, default correlation, and
@@ -202,7 +203,8 @@ class TimeResolvedBenchmark(Benchmark):
             course = np.array([get_metric(self.metric)(features, averaged.isel({TIME: t}), **options).value
                                for t in tqdm(range(averaged.sizes[TIME]), desc=self.identifier, disable=None)])
         course = np.asarray(course, dtype=float)
-        times = target[TIME].values if TIME in target.coords else np.arange(target.sizes[TIME])
+        label = next((c for c in (TIME, "time_bin_start") if c in target.coords), None)  # BrainIO: bin starts
+        times = target[label].values if label else np.arange(target.sizes[TIME])
         peak = int(np.nanargmax(course)) if np.isfinite(course).any() else 0
         score = Score(value=float(course[peak]), extra={"time_course": course, "time": np.asarray(times, dtype=float),
                                                         "peak_time": float(times[peak])})
@@ -214,6 +216,13 @@ class TimeResolvedBenchmark(Benchmark):
         return ("ρ" if self.metric == "temporal-rsa" else "r") + " at the peak time"
 
 
+MAJAJHONG_TEMPORAL_BENCHMARKS = tuple(
+    TimeResolvedBenchmark(f"MajajHong2015.{region}-ridge-time", "MajajHong2015.temporal", region, "ridge",
+                          "responses", description=(f"macaque {region} multi-unit rates in time bins (Brain-Score's "
+                                                    "MajajHong2015 temporal public assembly); 5-fold ridge per time "
+                                                    "bin on repeat-averaged rates; median r; value = peak"))
+    for region in ("V4", "IT")
+)
 THINGS_EEG2_BENCHMARKS = (
     TimeResolvedBenchmark("THINGSEEG2.test-temporal-rsa", "THINGSEEG2", "occipitoparietal", "temporal-rsa",
                           "responses", selection={"subject": "sub-01", "split": "test"},
@@ -234,5 +243,5 @@ ALGONAUTS2019_BENCHMARKS = tuple(
 )
 
 for _benchmark in (*COWLEY_SESSION_BENCHMARKS, *COWLEY_SPLIT_BENCHMARKS, *BRAINIO_BENCHMARKS, *NSD_BENCHMARKS,
-                   *THINGS_EEG2_BENCHMARKS, *ALGONAUTS2019_BENCHMARKS):
+                   *THINGS_EEG2_BENCHMARKS, *ALGONAUTS2019_BENCHMARKS, *MAJAJHONG_TEMPORAL_BENCHMARKS):
     register_benchmark(_benchmark)

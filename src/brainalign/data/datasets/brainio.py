@@ -35,7 +35,7 @@ class BrainIODataset(Dataset):
     assembly: ClassVar[str]
     stimuli_csv: ClassVar[str]
     stimuli_zip: ClassVar[str]
-    time_window: ClassVar[tuple[float, float]]
+    time_window: ClassVar[tuple[float, float] | None]  # None: keep every time bin (stimulus × … × time)
 
     def stimulus_set(self, **selection: Any) -> StimulusSet:
         """The stimuli of the assembly, in the order of :meth:`responses` (ids: BrainIO's ``stimulus_id``)."""
@@ -70,9 +70,9 @@ class BrainIODataset(Dataset):
         return average_time_window(read_responses(self._fetch(self.assembly)), self.time_window)
 
 
-def average_time_window(responses: xr.DataArray, window: tuple[float, float]) -> xr.DataArray:
+def average_time_window(responses: xr.DataArray, window: tuple[float, float] | None) -> xr.DataArray:
     """Mean over the time bins lying inside ``window`` (``time_bin_start >= start`` and ``time_bin_end <= end``);
-    responses without a time dim are returned as they are.
+    responses without a time dim, or ``window=None``, are returned as they are.
 
     >>> from brainalign.core.labels import make_responses
     >>> r = make_responses(np.arange(6.0).reshape(1, 1, 6), ["a"], dims=("stimulus", "neuroid", "time"))
@@ -81,7 +81,7 @@ def average_time_window(responses: xr.DataArray, window: tuple[float, float]) ->
     >>> float(average_time_window(r, (10, 40)).item())
     2.0
     """
-    if TIME not in responses.dims:
+    if TIME not in responses.dims or window is None:
         return responses
     start, end = responses["time_bin_start"].values, responses["time_bin_end"].values
     inside = np.flatnonzero((start >= window[0]) & (end <= window[1]))
@@ -118,6 +118,20 @@ class MajajHong2015(BrainIODataset):
     files = _files(DICARLO, {assembly: "13d28ca0ce88ee550b54db3004374ae19096e9b9",
                              stimuli_csv: "3eff77e18169cca7cf20b74b4af47418b8ab5d51",
                              stimuli_zip: "e73d4c87db8358dd94168bda4bf608d2aedb5d33"})
+
+
+@register_dataset
+class MajajHong2015Temporal(MajajHong2015):
+    """MajajHong2015 in time bins (Brain-Score's ``dicarlo.MajajHong2015.temporal.public``): stimulus × neuroid ×
+    repetition × time, for time-resolved benchmarks."""
+
+    identifier = "MajajHong2015.temporal"
+    folder = "majajhong2015"
+    assembly = "assy_dicarlo_MajajHong2015_temporal_public.nc"
+    time_window = None
+    files = _files(DICARLO, {assembly: "093ac35b3e8464c676d24cf38238415d4d6a9448",
+                             MajajHong2015.stimuli_csv: "3eff77e18169cca7cf20b74b4af47418b8ab5d51",
+                             MajajHong2015.stimuli_zip: "e73d4c87db8358dd94168bda4bf608d2aedb5d33"})
 
 
 @register_dataset
