@@ -1,7 +1,8 @@
 """Neural benchmarks of the dataset loaders: Cowley2023 V4 ridge per session and per published split, and
 Brain-Score's public MajajHong2015 (V4, IT) and FreemanZiemba2013 (V1, V2) PLS benchmarks, and NSD ridge
 benchmarks per visual ROI with NSD's noise ceiling, and time-resolved THINGS-EEG2 benchmarks (temporal RSA,
-ridge per time point), and Algonauts 2019 RSA benchmarks (fMRI EVC / IT, MEG early / late; 92 and 118 images).
+ridge per time point), Algonauts 2019 RSA benchmarks (fMRI EVC / IT, MEG early / late; 92 and 118 images),
+and LeBel 2023 story listening (FIR-delayed ridge, story-grouped folds).
 
 ``Cowley2023.V4-ridge-<session>`` score each released session with 5-fold ridge as ``Cowley2023.V4-ridge`` does
 for 210325; their responses are repeat-averaged, so they have no ceiling (the value is the median r).
@@ -242,6 +243,46 @@ ALGONAUTS2019_BENCHMARKS = tuple(
     for images in ("92", "118") for region in ("EVC", "IT", "MEG-early", "MEG-late")
 )
 
+
+
+class StoryBenchmark(Benchmark):
+    """Voxelwise encoding of story listening: the model's features of each TR text get FIR copies delayed by
+    ``delays`` TRs within their story (the HRF), and the metric (ridge) is cross-validated over folds that hold
+    out whole stories (``metric_options``: ``delays``, default 1-4, ``n_splits``, default 5)."""
+
+    def __call__(self, features: xr.DataArray, *, ci: float | None = None, n_samples: int = 1000) -> Score:
+        from brainalign.core.labels import make_features
+        from brainalign.data.datasets.lebel2023 import make_delayed, story_splits
+        from brainalign.metrics.registry import get_metric
+
+        if ci is not None:
+            raise InvalidInputError(f"benchmark {self.identifier} has no bootstrap interval (story-grouped CV)")
+        options = dict(self.metric_options)
+        delays, n_splits = tuple(options.pop("delays", (1, 2, 3, 4))), options.pop("n_splits", 5)
+        features, target = align(features, self.target_data())
+        stories = target["story"].values
+        values = np.asarray(features.values, dtype=float)
+        delayed = np.concatenate([make_delayed(values[stories == story], delays)
+                                  for story in dict.fromkeys(stories.tolist())])
+        delayed_features = make_features(delayed, target["stimulus_id"].values, layer=features.attrs.get("layer"),
+                                         model=features.attrs.get("model"))
+        score = get_metric(self.metric)(delayed_features, target, splits=story_splits(stories, n_splits), **options)
+        score.provenance.update(benchmark=self.identifier, benchmark_version=self.version, delays=list(delays),
+                                layer=features.attrs.get("layer"), model=features.attrs.get("model"))
+        return score
+
+
+LEBEL_STORIES = ("alternateithicatom", "avatar", "howtodraw", "legacy", "life", "myfirstdaywiththeyankees", "naked",
+                 "odetostepfather", "souls", "undertheinfluence")
+LEBEL_BENCHMARKS = (
+    StoryBenchmark("LeBel2023.UTS01-ridge", "LeBel2023", "cortex", "ridge", "responses",
+                   selection={"subject": "UTS01", "stories": LEBEL_STORIES},
+                   description=("human fMRI while listening to 10 stories (LeBel et al. 2023), subject UTS01, whole "
+                                "cortex; features of the last 20 words per TR, FIR delays 1-4 TRs; ridge with "
+                                "5 story-held-out folds; median r over voxels (no ceiling)")),
+)
+
 for _benchmark in (*COWLEY_SESSION_BENCHMARKS, *COWLEY_SPLIT_BENCHMARKS, *BRAINIO_BENCHMARKS, *NSD_BENCHMARKS,
-                   *THINGS_EEG2_BENCHMARKS, *ALGONAUTS2019_BENCHMARKS, *MAJAJHONG_TEMPORAL_BENCHMARKS):
+                   *THINGS_EEG2_BENCHMARKS, *ALGONAUTS2019_BENCHMARKS, *MAJAJHONG_TEMPORAL_BENCHMARKS,
+                   *LEBEL_BENCHMARKS):
     register_benchmark(_benchmark)
