@@ -77,9 +77,6 @@ class Algonauts2019(Dataset):
         return tuple(PublishedFile(f"Training_Data/{self.image_set}_Image_Set/{name}", CHALLENGE_URL, manual=True)
                      for name in ("target_fmri.mat", "target_meg.mat"))
 
-    def info(self) -> dict[str, Any]:
-        return {**super().info(), "n_files": len(self.published_files)}
-
     def download(self) -> list[Path]:
         return [fetch_published(self.folder, f) for f in self.published_files]
 

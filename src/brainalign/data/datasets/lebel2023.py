@@ -132,9 +132,6 @@ class LeBel2023(Dataset):
     visual_degrees = None  # auditory stimuli
     subjects = SUBJECTS
 
-    def info(self) -> dict[str, Any]:
-        return {**super().info(), "n_files": "one response file per subject and story, listed in " + RESPDICT}
-
     def stories(self) -> list[str]:
         """Every story with responses (``respdict.json``), sorted."""
         return sorted(json.loads(self._file(RESPDICT).read_text()))

@@ -122,9 +122,6 @@ class NSD(Dataset):
     published_files = (*(f for s in SUBJECTS for f in _subject_files(s)),
                        PublishedFile(EXPDESIGN, f"{NSD_S3}nsddata/experiments/nsd/{EXPDESIGN}"))
 
-    def info(self) -> dict[str, Any]:
-        return {**super().info(), "n_files": len(self.published_files)}
-
     def download(self) -> list[Path]:
         return [fetch_published(self.folder, f) for f in self.published_files]
 

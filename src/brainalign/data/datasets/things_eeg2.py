@@ -78,9 +78,6 @@ class THINGSEEG2(Dataset):
                          for split in ("test", "training")),
                        PublishedFile(METADATA, OSF_URL, manual=True))
 
-    def info(self) -> dict[str, Any]:
-        return {**super().info(), "n_files": len(self.published_files)}
-
     def download(self) -> list[Path]:
         return [fetch_published(self.folder, f) for f in self.published_files]
 
