@@ -224,6 +224,14 @@ MAJAJHONG_TEMPORAL_BENCHMARKS = tuple(
                                                     "bin on repeat-averaged rates; median r; value = peak"))
     for region in ("V4", "IT")
 )
+THINGS_FMRI_BENCHMARKS = tuple(
+    PublishedCeilingBenchmark(f"THINGSfMRI.{region}-ridge", "THINGSfMRI", region, "ridge", "responses",
+                              selection={"subject": "sub-01", "split": "test"}, ceiling="nc_testset",
+                              description=(f"human fMRI (THINGS-fMRI), subject 1, {region} voxels, the 100 test images "
+                                           "(12 repetitions, averaged); 5-fold ridge; median over voxels of r·|r| / "
+                                           "the published noise ceiling (nc_testset)"))
+    for region in ("V1", "V2", "V3", "hV4", "LOC", "FFA", "PPA", "EBA")
+)
 THINGS_EEG2_BENCHMARKS = (
     TimeResolvedBenchmark("THINGSEEG2.test-temporal-rsa", "THINGSEEG2", "occipitoparietal", "temporal-rsa",
                           "responses", selection={"subject": "sub-01", "split": "test"},
@@ -284,5 +292,5 @@ LEBEL_BENCHMARKS = (
 
 for _benchmark in (*COWLEY_SESSION_BENCHMARKS, *COWLEY_SPLIT_BENCHMARKS, *BRAINIO_BENCHMARKS, *NSD_BENCHMARKS,
                    *THINGS_EEG2_BENCHMARKS, *ALGONAUTS2019_BENCHMARKS, *MAJAJHONG_TEMPORAL_BENCHMARKS,
-                   *LEBEL_BENCHMARKS):
+                   *LEBEL_BENCHMARKS, *THINGS_FMRI_BENCHMARKS):
     register_benchmark(_benchmark)
