@@ -20,8 +20,16 @@ from brainalign.core.errors import InvalidInputError, OfflineError
 from brainalign.core.labels import make_features, make_responses
 from brainalign.data.datasets.brainio import FreemanZiemba2013, MajajHong2015, MajajHong2015Temporal
 from brainalign.data.fetch import ChecksumError, RemoteFile
-from brainalign.data.interop.brainscore import assembly_to_responses, read_assembly, read_responses, write_responses
+from brainalign.data.interop.brainscore import (
+    assembly_to_responses,
+    read_assembly,
+    read_responses,
+    read_stimulus_set,
+    write_responses,
+    write_stimulus_set,
+)
 from brainalign.data.published import PublishedFile, fetch_published
+from brainalign.data.stimuli import StimulusSet
 from brainalign.metrics.encoding.variants import cross_regressed_correlation
 from brainalign.metrics.registry import get_metric
 
@@ -112,6 +120,27 @@ def test_real_brainscore_netcdf_files_are_read(shared_data):
     assert set(assembly["region"].values) == {"V1"}
     with pytest.raises(InvalidInputError, match=r"dims \('presentation', 'neuroid'.*got \('neuroid', 'neuronal_pro"):
         assembly_to_responses(assembly)
+
+
+@pytest.mark.slow
+def test_a_real_cowley_session_round_trips_through_brainio_files(shared_data, tmp_path):
+    """Session 210305 (400 images, 70 neurons): stimuli and responses → BrainIO CSV + ZIP + netCDF → back."""
+    from brainalign.data.datasets.cowley2023 import Cowley2023
+
+    dataset = Cowley2023()
+    stimuli, responses = dataset.stimulus_set(session="210305"), dataset.responses("V4", session="210305")
+    csv, archive = write_stimulus_set(stimuli, tmp_path / "stimuli.csv", tmp_path / "stimuli.zip")
+    assembly = write_responses(responses, tmp_path / "assy.nc", "cowley.Cowley2023_210305", "cowley.210305")
+    back = read_stimulus_set(csv, archive, stimuli.identifier, tmp_path / "images")
+    assert back.stimulus_ids == stimuli.stimulus_ids
+    columns = list(stimuli.metadata.columns)  # CSV values come back typed by pandas: compare them as text
+    pd.testing.assert_frame_equal(back.metadata[columns].astype(str), stimuli.metadata.astype(str))
+    assert all(a.read_bytes() == b.read_bytes() for a, b in zip(back.paths, stimuli.paths, strict=True))
+    again = read_responses(assembly)
+    assert again.drop_attrs().identical(responses.drop_attrs())
+    with pytest.raises(InvalidInputError, match=r"rename \['Bad Name'\]"):
+        bad = StimulusSet("x", ["a"], paths=stimuli.paths[:1], metadata=pd.DataFrame({"Bad Name": [1]}))
+        write_stimulus_set(bad, tmp_path / "x.csv", tmp_path / "x.zip")
 
 
 def _write_stimuli(folder, ids, filename_of):

@@ -1,5 +1,5 @@
 """Brain-Score's BrainIO files as brainalign objects, and back: NetCDF data assemblies ↔ `Responses`, stimulus
-set CSV + ZIP → `StimulusSet` (BrainIO files are fetched by `brainalign.data.published`, checked by SHA-1).
+set CSV + ZIP ↔ `StimulusSet` (BrainIO files are fetched by `brainalign.data.published`, checked by SHA-1).
 
 A BrainIO data assembly is a netCDF-4 file with one data variable over ``presentation × neuroid`` (× ``time_bin``):
 one presentation per trial, labelled by ``stimulus_id`` (``image_id`` in older files) and ``repetition``; neuroid
@@ -24,6 +24,7 @@ trials into repetitions (NaN where a stimulus had fewer) and back (all-NaN trial
 from __future__ import annotations
 
 import os
+import re
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -200,3 +201,28 @@ def read_stimulus_set(csv: str | os.PathLike, archive: str | os.PathLike, identi
         paths = write_images(folder, [(name, lambda name=name: zf.read(name)) for name in table["filename"]])
     return StimulusSet(identifier, table[id_column].tolist(), paths=paths,
                        metadata=table.drop(columns=[id_column]))
+
+
+def write_stimulus_set(stimuli: StimulusSet, csv: str | os.PathLike, archive: str | os.PathLike) -> tuple[Path, Path]:
+    """Write a `StimulusSet` of files as a BrainIO stimulus set: a CSV (``stimulus_id``, ``filename`` = the file's
+    name in the ZIP, then the metadata columns) and a ZIP of the files, both atomically.
+
+    BrainIO column names are lowercase letters, digits and underscores; other metadata names are refused.
+    """
+    if stimuli.paths is None:
+        raise InvalidInputError(f"stimulus set {stimuli.identifier!r} ({stimuli.modality}) has no files to write")
+    names = [p.name for p in stimuli.paths]
+    if len(set(names)) != len(names):
+        names = [f"{i:06d}{p.suffix}" for i, p in enumerate(stimuli.paths)]
+    metadata = stimuli.metadata.drop(columns=[c for c in ("stimulus_id", "filename") if c in stimuli.metadata])
+    bad = [c for c in metadata.columns if not re.fullmatch(r"[a-z0-9_]+", str(c))]
+    if bad:
+        raise InvalidInputError(f"BrainIO column names are lowercase letters, digits and underscores; rename {bad}")
+    table = pd.concat([pd.DataFrame({"stimulus_id": stimuli.stimulus_ids, "filename": names}), metadata], axis=1)
+    with atomic_path(csv) as tmp:
+        table.to_csv(tmp, index=False)
+    with atomic_path(archive) as tmp, zipfile.ZipFile(tmp, "w") as zf:
+        for path, name in zip(stimuli.paths, names, strict=True):
+            zf.write(path, name)
+    return Path(csv), Path(archive)
+
