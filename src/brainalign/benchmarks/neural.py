@@ -232,6 +232,13 @@ THINGS_FMRI_BENCHMARKS = tuple(
                                            "the published noise ceiling (nc_testset)"))
     for region in ("V1", "V2", "V3", "hV4", "LOC", "FFA", "PPA", "EBA")
 )
+TVSD_BENCHMARKS = tuple(
+    Benchmark(f"TVSD.{region}-ridge", "TVSD", region, "ridge", "responses",
+              selection={"monkey": "monkeyN", "split": "test"}, ceiling="split-half",
+              description=(f"macaque {region} multi-unit activity (TVSD, monkey N), 100 THINGS test images x 30 "
+                           "repetitions; 5-fold ridge; median over electrodes of r·|r| / split-half reliability"))
+    for region in ("V1", "V4", "IT")
+)
 THINGS_EEG2_BENCHMARKS = (
     TimeResolvedBenchmark("THINGSEEG2.test-temporal-rsa", "THINGSEEG2", "occipitoparietal", "temporal-rsa",
                           "responses", selection={"subject": "sub-01", "split": "test"},
@@ -292,5 +299,5 @@ LEBEL_BENCHMARKS = (
 
 for _benchmark in (*COWLEY_SESSION_BENCHMARKS, *COWLEY_SPLIT_BENCHMARKS, *BRAINIO_BENCHMARKS, *NSD_BENCHMARKS,
                    *THINGS_EEG2_BENCHMARKS, *ALGONAUTS2019_BENCHMARKS, *MAJAJHONG_TEMPORAL_BENCHMARKS,
-                   *LEBEL_BENCHMARKS, *THINGS_FMRI_BENCHMARKS):
+                   *LEBEL_BENCHMARKS, *THINGS_FMRI_BENCHMARKS, *TVSD_BENCHMARKS):
     register_benchmark(_benchmark)

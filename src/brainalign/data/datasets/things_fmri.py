@@ -30,6 +30,7 @@ from brainalign.data.dataset import Dataset
 from brainalign.data.published import PublishedFile, fetch_published
 from brainalign.data.registry import register_dataset
 from brainalign.data.stimuli import StimulusSet
+from brainalign.data.trials import trials_to_repetitions
 
 BETAS_URL = "https://plus.figshare.com/ndownloader/files/36789690"  # betas_csv.zip (about 43 GB)
 THINGS_IMAGES_URL = "https://osf.io/jum2f/"  # the THINGS image database (password in its README)
@@ -59,6 +60,17 @@ def read_response_rows(path: Path, rows: np.ndarray) -> tuple[np.ndarray, np.nda
     return values, voxel_ids
 
 
+def things_image_root(folder: str) -> Path:
+    """The THINGS images folder (``object_images/<concept>/<file>``) of dataset ``folder`` in a mirror or the cache;
+    missing, the error says where to get it and where to put it."""
+    roots = [*(m / folder for m in mirror_dirs()), cache_dir("data", folder)]
+    for root in roots:
+        if (root / "object_images").is_dir():
+            return root / "object_images"
+    raise OfflineError(f"the THINGS images are not here: download them from {THINGS_IMAGES_URL} and unpack "
+                       "object_images/ at " + " or ".join(str(r / "object_images") for r in roots))
+
+
 @register_dataset
 class THINGSfMRI(Dataset):
     """THINGS-fMRI single-trial betas: ``responses(region, subject="sub-01", split="test")`` is stimulus × voxel ×
@@ -85,7 +97,7 @@ class THINGSfMRI(Dataset):
         """The images of ``split`` in the order of :meth:`responses` (ids: file stems)."""
         trials = self._trials(subject, split, selection)
         images = trials.drop_duplicates("stimulus")
-        root = self._image_root()
+        root = things_image_root(self.folder)
         return StimulusSet(f"{self.identifier}.{split}", [Path(s).stem for s in images["stimulus"]],
                            paths=[root / c / s for c, s in zip(images["concept"], images["stimulus"], strict=True)],
                            metadata=images[["concept", "stimulus"]].rename(columns={"stimulus": "filename"}))
@@ -102,15 +114,10 @@ class THINGSfMRI(Dataset):
         if betas.shape[1] != self._n_trials(subject):
             raise InvalidInputError(f"{subject}_ResponseData.h5 has {betas.shape[1]} trials, "
                                     f"{subject}_StimulusMetadata.csv {self._n_trials(subject)}")
-        order = list(dict.fromkeys(trials["stimulus"]))
-        repetition = trials.groupby("stimulus", sort=False).cumcount().to_numpy()
-        position = pd.Index(order).get_indexer(trials["stimulus"])
-        n_reps = int(repetition.max()) + 1
-        values = np.full((len(order), len(rows), n_reps), np.nan, dtype=np.float32)
-        values[position, :, repetition] = betas[:, trials.index.to_numpy()].T
+        values, order = trials_to_repetitions(betas[:, trials.index.to_numpy()].T, trials["stimulus"].tolist())
         dims: tuple[str, ...] = (STIMULUS, NEUROID, REPETITION)
-        if n_reps == 1:
-            values, dims = values[:, :, 0], (STIMULUS, NEUROID)
+        if values.shape[-1] == 1:
+            values, dims = values[..., 0], (STIMULUS, NEUROID)
         return make_responses(values, [Path(s).stem for s in order], dims=dims,
                               neuroid_coords={"neuroid_id": [f"{subject}/voxel{v}" for v in voxel_ids],
                                               "subject": [subject] * len(rows), "region": [region] * len(rows)},
@@ -145,14 +152,6 @@ class THINGSfMRI(Dataset):
             raise InvalidInputError(f"VoxelMetadata has no column for ROI {region!r} (looked for {region}, "
                                     f"l{region}, r{region})")
         return voxels[columns].to_numpy().astype(bool).any(axis=1)
-
-    def _image_root(self) -> Path:
-        roots = [*(m / self.folder for m in mirror_dirs()), cache_dir("data", self.folder)]
-        for root in roots:
-            if (root / "object_images").is_dir():
-                return root / "object_images"
-        raise OfflineError(f"the THINGS images are not here: download them from {THINGS_IMAGES_URL} and unpack "
-                           "object_images/ at " + " or ".join(str(r / "object_images") for r in roots))
 
     def _file(self, path: str) -> Path:
         return fetch_published(self.folder, next(f for f in self.published_files if f.path == path))
