@@ -4,6 +4,7 @@ against a direct computation on simulated sessions)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -40,6 +41,19 @@ def test_sessions_follow_the_authors_table(shared_data):
         sorted(dataset.sessions)
     with pytest.raises(UnknownNameError, match="'heldout'.*valid: test, train, validation"):
         sessions_in_split("heldout")
+
+
+def test_every_loader_module_is_imported_by_the_package():
+    """A loader registers itself only when ``brainalign.data.datasets`` imports it (read from its source, as
+    tests importing a loader directly would hide a missing import)."""
+    import ast
+    import pkgutil
+
+    import brainalign.data.datasets as package
+
+    tree = ast.parse(Path(package.__file__).read_text())
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for alias in node.names}
+    assert {m.name for m in pkgutil.iter_modules(package.__path__)} <= imported
 
 
 def test_every_session_and_split_is_a_benchmark():

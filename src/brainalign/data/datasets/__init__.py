@@ -6,7 +6,10 @@ from brainalign.data.datasets import (  # noqa: F401
     cowley2023,
     geirhos2021,
     kriegeskorte2008,
+    lebel2023,
     net2brain78,
     nsd,
     things_eeg2,
+    things_fmri,
+    tvsd,
 )
