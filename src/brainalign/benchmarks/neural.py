@@ -1,8 +1,13 @@
-"""Neural benchmarks of the dataset loaders: Cowley2023 V4 ridge per session and per published split, and
-Brain-Score's public MajajHong2015 (V4, IT) and FreemanZiemba2013 (V1, V2) PLS benchmarks, and NSD ridge
-benchmarks per visual ROI with NSD's noise ceiling, and time-resolved THINGS-EEG2 benchmarks (temporal RSA,
-ridge per time point), Algonauts 2019 RSA benchmarks (fMRI EVC / IT, MEG early / late; 92 and 118 images),
-and LeBel 2023 story listening (FIR-delayed ridge, story-grouped folds).
+"""Neural benchmarks of the dataset loaders:
+
+* Cowley2023 V4 ridge per session and per published split (:class:`SessionPoolBenchmark`);
+* Brain-Score's public MajajHong2015 (V4, IT) and FreemanZiemba2013 (V1, V2) PLS benchmarks;
+* ridge with a published per-voxel ceiling (:class:`PublishedCeilingBenchmark`): NSD ROIs, THINGS-fMRI ROIs;
+* ridge with a split-half ceiling: TVSD (V1, V4, IT);
+* time-resolved (:class:`TimeResolvedBenchmark`): THINGS-EEG2 temporal RSA and ridge per time point,
+  MajajHong2015 ridge per time bin;
+* Algonauts 2019 RSA (fMRI EVC / IT, MEG early / late; 92 and 118 images);
+* LeBel 2023 story listening (:class:`StoryBenchmark`: FIR-delayed ridge, story-grouped folds).
 
 ``Cowley2023.V4-ridge-<session>`` score each released session with 5-fold ridge as ``Cowley2023.V4-ridge`` does
 for 210325; their responses are repeat-averaged, so they have no ceiling (the value is the median r).
