@@ -21,7 +21,8 @@ BENCHMARKS: Registry[Benchmark] = Registry(
     "benchmark", "brainalign.benchmarks",
     builtin_modules=("brainalign.benchmarks.brainscore_protocol", "brainalign.benchmarks.behaviour",
                      "brainalign.benchmarks.v1_properties",
-                     "brainalign.benchmarks.language"))
+                     "brainalign.benchmarks.language",
+                     "brainalign.benchmarks.neural"))
 
 
 def register_benchmark(benchmark: Benchmark) -> Benchmark:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from brainalign.core.errors import UnknownNameError
 from brainalign.core.labels import NEUROID, REPETITION, STIMULUS, make_responses
 from brainalign.data.dataset import Dataset
 from brainalign.data.fetch import RemoteFile
@@ -48,9 +49,21 @@ _SESSIONS = {
     "210621": ("RA", "train", "aff4d1639a04fb0d964ee09f8e76b07707e8435283c8e0ea47b0fd398ffcc233",
                "28e57e8eefe774b455087a62f039931b9547b2300908a0af85eee5baa49aa1ba"),
 }
+SPLITS = ("train", "validation", "test")
 _RAW_SESSION = "210325"
 _RAW_SHA256 = "4008dbbf31a47d9b1b8d8da609f4a7a3433c7071f0e45c611c220b217dd75b76"
 DEFAULT_SESSION = _RAW_SESSION
+
+
+def sessions_in_split(split: str) -> tuple[str, ...]:
+    """The released sessions of one split of the paper (``readme_original.txt``'s train/test column).
+
+    >>> sessions_in_split("test")
+    ('190923', '201025', '210225', '210325')
+    """
+    if split not in SPLITS:
+        raise UnknownNameError("Cowley2023 split", split, SPLITS)
+    return tuple(session for session, (_, in_split, _, _) in _SESSIONS.items() if in_split == split)
 
 
 def _images(session: str) -> str:

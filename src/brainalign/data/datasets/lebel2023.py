@@ -1,0 +1,188 @@
+"""LeBel et al. (2023): 8 subjects' whole-brain 3T fMRI while listening to ~80 narrative stories (OpenNeuro
+ds003020), as preprocessed by the authors: one response matrix per story (TRs × voxels).
+
+Files (the ``derivative`` folder of ds003020, public on OpenNeuro's S3 bucket, under ``lebel2023/``)::
+
+    derivative/respdict.json                          story → number of TRs in its response file
+    derivative/preprocessed_data/UTS01/<story>.hf5    HDF5, dataset "data": TRs × voxels (float32)
+    derivative/TextGrids/<story>.TextGrid             Praat TextGrid: word and phone onsets (s)
+
+The stimuli are TRs: stimulus ``<story>/tr0000`` is the text heard up to the end of that TR (its last
+``CONTEXT_WORDS`` words), so any text model gives one feature vector per TR. The response files start
+``TRIM_START`` TRs after the audio onset (the authors drop the first 10 and last 5 TRs of each run).
+No checksums are published: each file's sha256 is recorded at its first download and checked afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from brainalign.core.errors import InvalidInputError
+from brainalign.core.labels import make_responses
+from brainalign.data.dataset import Dataset
+from brainalign.data.published import PublishedFile, fetch_published
+from brainalign.data.registry import register_dataset
+from brainalign.data.stimuli import StimulusSet
+
+S3 = "https://s3.amazonaws.com/openneuro.org/ds003020/"
+SUBJECTS = tuple(f"UTS{i:02d}" for i in range(1, 9))
+TR_S = 2.0045  # repetition time (s)
+TRIM_START = 10  # TRs between the audio onset and the first row of a response file
+CONTEXT_WORDS = 20
+RESPDICT = "derivative/respdict.json"
+TEST_STORY = "wheretheressmoke"  # the story presented repeatedly, held out from training in the paper
+SILENCE = re.compile(r"^(sp|\{.*\}|)$", re.IGNORECASE)  # "sp", "{SL}", "{NS}", ... and empty intervals
+
+
+def read_textgrid_words(path: Path) -> pd.DataFrame:
+    """The words of a Praat TextGrid (long text format): columns ``start``, ``end`` (s) and ``word``, silences
+    and noise marks (``sp``, ``{SL}``, ...) left out. Words come from the first interval tier whose name starts
+    with ``word``.
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "s.TextGrid"
+    >>> _ = path.write_text('item [1]:\\n name = "words"\\n intervals [1]:\\n xmin = 0\\n xmax = 0.5\\n'
+    ...                     ' text = "sp"\\n intervals [2]:\\n xmin = 0.5\\n xmax = 0.9\\n text = "HELLO"\\n')
+    >>> read_textgrid_words(path).values.tolist()
+    [[0.5, 0.9, 'hello']]
+    """
+    rows, tier, interval = [], None, {}
+    for line in path.read_text(errors="replace").splitlines():
+        key, _, value = (part.strip() for part in line.partition("="))
+        value = value.strip('"')
+        if key == "name":
+            tier = value.lower()
+        elif tier is not None and tier.startswith("word") and key in ("xmin", "xmax", "text"):
+            interval[key] = value
+            if key == "text" and "xmin" in interval and "xmax" in interval:
+                if not SILENCE.match(value.strip()):
+                    rows.append((float(interval["xmin"]), float(interval["xmax"]), value.strip().lower()))
+                interval = {}
+    if not rows:
+        raise InvalidInputError(f"{path} has no word tier (an IntervalTier named 'word...') with words")
+    return pd.DataFrame(rows, columns=["start", "end", "word"])
+
+
+def tr_texts(words: pd.DataFrame, n_trs: int, trim_start: int = TRIM_START, tr_s: float = TR_S,
+             context: int = CONTEXT_WORDS) -> list[str]:
+    """For each of ``n_trs`` response TRs, the last ``context`` words that ended by the end of that TR.
+
+    >>> words = pd.DataFrame({"start": [0.0, 1.0, 2.5], "end": [0.5, 1.5, 3.0], "word": ["a", "b", "c"]})
+    >>> tr_texts(words, 2, trim_start=0, tr_s=2.0)
+    ['a b', 'a b c']
+    """
+    ends = (np.arange(n_trs) + trim_start + 1) * tr_s
+    counts = np.searchsorted(words["end"].to_numpy(), ends, side="right")
+    vocabulary = words["word"].tolist()
+    return [" ".join(vocabulary[max(0, c - context):c]) for c in counts]
+
+
+def make_delayed(features: np.ndarray, delays: tuple[int, ...] = (1, 2, 3, 4)) -> np.ndarray:
+    """Finite-impulse-response copies of ``features`` (TRs × units) shifted by each delay in TRs (zeros before the
+    start), side by side: the HRF model of voxelwise encoding (Huth et al.).
+
+    >>> make_delayed(np.array([[1.0], [2.0], [3.0]]), (0, 1)).tolist()
+    [[1.0, 0.0], [2.0, 1.0], [3.0, 2.0]]
+    """
+    out = np.zeros((features.shape[0], features.shape[1] * len(delays)), dtype=features.dtype)
+    for i, delay in enumerate(delays):
+        block = out[:, i * features.shape[1]:(i + 1) * features.shape[1]]
+        if delay >= 0:
+            block[delay:] = features[:features.shape[0] - delay]
+        else:
+            block[:delay] = features[-delay:]
+    return out
+
+
+def story_splits(stories: np.ndarray, n_splits: int = 5) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Cross-validation folds that hold out whole stories (stories dealt to folds in order of appearance).
+
+    >>> [test.tolist() for _, test in story_splits(np.array(["a", "a", "b", "c"]), 3)]
+    [[0, 1], [2], [3]]
+    """
+    names = list(dict.fromkeys(stories.tolist()))
+    if len(names) < n_splits:
+        raise InvalidInputError(f"{n_splits} story-grouped folds need at least {n_splits} stories; got {len(names)}")
+    fold_of = {name: i % n_splits for i, name in enumerate(names)}
+    folds = np.array([fold_of[s] for s in stories.tolist()])
+    return [(np.flatnonzero(folds != k), np.flatnonzero(folds == k)) for k in range(n_splits)]
+
+
+@register_dataset
+class LeBel2023(Dataset):
+    """Narrative-listening fMRI: ``responses("cortex", subject="UTS01", stories=...)`` is TR × voxel for the given
+    stories, one after the other, each TR labelled with its ``story``; ``stimulus_set`` gives the TR texts."""
+
+    identifier = "LeBel2023"
+    folder = "lebel2023"
+    citation = ("LeBel, Wagner, Jain, Adhikari-Desai, Gupta, Morgenthal, Tang, Xu & Huth (2023). A natural language "
+                "fMRI dataset for voxelwise encoding models. Sci Data 10:555. OpenNeuro ds003020.")
+    license = "CC0 (OpenNeuro ds003020)"
+    species = "human"
+    modality = "fMRI (3T, whole brain, TR 2.0045 s)"
+    regions = ("cortex",)
+    visual_degrees = None  # auditory stimuli
+    subjects = SUBJECTS
+
+    def stories(self) -> list[str]:
+        """Every story with responses (``respdict.json``), sorted."""
+        return sorted(json.loads(self._file(RESPDICT).read_text()))
+
+    def stimulus_set(self, subject: str = "UTS01", stories: str | tuple[str, ...] = "all",
+                     **selection: Any) -> StimulusSet:
+        """One text stimulus per response TR (see the module docstring)."""
+        names, n_trs = self._selected(subject, stories, selection)
+        texts, ids, story_of = [], [], []
+        for story in names:
+            words = read_textgrid_words(self._file(f"derivative/TextGrids/{story}.TextGrid"))
+            texts += tr_texts(words, n_trs[story])
+            ids += [f"{story}/tr{t:04d}" for t in range(n_trs[story])]
+            story_of += [story] * n_trs[story]
+        return StimulusSet(f"{self.identifier}.{subject}", ids, texts=texts, modality="text",
+                           metadata=pd.DataFrame({"story": story_of}))
+
+    def responses(self, region: str, subject: str = "UTS01", stories: str | tuple[str, ...] = "all",
+                  **selection: Any) -> xr.DataArray:
+        """TR × voxel responses of the selected stories, concatenated (``story`` coordinate per TR)."""
+        self._check_region(region)
+        names, n_trs = self._selected(subject, stories, selection)
+        parts = []
+        for story in names:
+            path = self._file(f"derivative/preprocessed_data/{subject}/{story}.hf5")
+            with h5py.File(path, "r") as f:
+                if "data" not in f:
+                    raise InvalidInputError(f"{path} has no dataset 'data'; found {sorted(f)}")
+                data = np.asarray(f["data"], dtype=np.float32)
+            if data.shape[0] != n_trs[story] or (parts and data.shape[1] != parts[0].shape[1]):
+                raise InvalidInputError(f"{path}: data of shape {data.shape}; respdict.json gives {n_trs[story]} "
+                                        "TRs" + (f" and earlier stories {parts[0].shape[1]} voxels" if parts else ""))
+            parts.append(data)
+        values = np.concatenate(parts)
+        ids = [f"{story}/tr{t:04d}" for story in names for t in range(n_trs[story])]
+        responses = make_responses(
+            values, ids, neuroid_coords={"neuroid_id": [f"{subject}/voxel{v}" for v in range(values.shape[1])],
+                                         "subject": [subject] * values.shape[1]},
+            attrs={"dataset": self.identifier, "region": region, "subject": subject, "tr_s": TR_S})
+        return responses.assign_coords(story=("stimulus", [s for s in names for _ in range(n_trs[s])]))
+
+    def _selected(self, subject: str, stories: str | tuple[str, ...],
+                  selection: dict[str, Any]) -> tuple[list[str], dict[str, int]]:
+        self._check_selection({"subject": subject, **selection}, {"subject": self.subjects})
+        n_trs = {k: int(v) for k, v in json.loads(self._file(RESPDICT).read_text()).items()}
+        names = sorted(n_trs) if stories == "all" else list((stories,) if isinstance(stories, str) else stories)
+        unknown = [s for s in names if s not in n_trs]
+        if unknown:
+            raise InvalidInputError(f"unknown stories {unknown[:3]}; valid: {', '.join(sorted(n_trs)[:8])}, ... "
+                                    f"({len(n_trs)} stories, see {RESPDICT})")
+        return names, n_trs
+
+    def _file(self, path: str) -> Path:
+        return fetch_published(self.folder, PublishedFile(path, S3 + path))
