@@ -59,19 +59,23 @@ def test_bad_calls_are_explained(marques):
 
 
 @pytest.mark.slow
-def test_trained_and_random_lite0_get_valid_v1_property_scores(marques):
-    """The quick protocol (1,184 gratings per model) at blocks.1, at most 100 units centred on the stimuli."""
+def test_trained_lite0_is_closer_to_v1_than_its_random_twin_on_most_properties(marques):
+    """The quick protocol (1,184 gratings per model) at blocks.1: 165 (trained) and 169 (random) units lie within
+    0.15 degrees of the stimuli. Measured: trained closer on 9 of 15 properties (orientation tuning, preferred
+    orientation, surround suppression, sf bandwidth); the random twin on 6 (magnitudes, modulation ratio, peak sf,
+    summation field, sf selectivity), and its mean is higher (0.821 vs 0.805)."""
     scores = {}
     for model in ("efficientnet_lite0", "efficientnet_lite0_random"):
-        recording = V1Recording(model, "blocks.1", max_units=100, quick=True, progress=False)
-        assert 0 < len(recording.data["units"]) <= 100 and recording.data["transform"][0] > 0
+        recording = V1Recording(model, "blocks.1", max_units=300, quick=True, progress=False)
+        assert 100 < len(recording.data["units"]) < 300 and recording.data["transform"][0] > 0
         scores[model] = {b.identifier: b(recording) for b in PROPERTY_BENCHMARKS}
     for per_benchmark in scores.values():
         for score in per_benchmark.values():
             assert 0 <= score.raw <= 1 and 0 < score.ceiling <= 1
     trained, random = scores["efficientnet_lite0"], scores["efficientnet_lite0_random"]
-    closer = sum(trained[name].raw > random[name].raw for name in trained)
-    print({name: (round(trained[name].raw, 3), round(random[name].raw, 3)) for name in trained}, closer)
+    closer = [name for name in trained if trained[name].value > random[name].value]
+    assert len(closer) >= 8, closer  # a majority of the 15
+    assert {"Marques2020_Ringach2002-circular_variance", "Marques2020_DeValois1982-pref_or"} <= set(closer)
 
 
 def test_quick_protocol_keeps_full_grids(marques):
