@@ -52,6 +52,14 @@ from brainalign.models.sources.base import ImagePreprocessing
 MARQUES = Marques2020.identifier
 STIMULUS_POSITION = (0.5, 0.5)  # (y, x) degrees from the centre: where every property grating is shown
 _RECORDING_VERSION = 1  # bump when the recorded numbers would change
+#: The quick protocol's subset of each grating set (pandas queries): half the phases (F1 stays exact on 4 equally
+#: spaced phases), RF positions every 0.5 degrees, one radius or spatial frequency, every other spatial frequency.
+QUICK_PROTOCOL = {
+    "receptive_field": "phase == 0 and position_y % 0.5 == 0 and position_x % 0.5 == 0",
+    "orientation": "radius == 1 and phase % 90 == 0",
+    "spatial_frequency": "radius == 2.25 and phase % 90 == 0 and sf_rank % 2 == 0",
+    "size": "spatial_frequency == 2 and phase % 90 == 0",
+}
 
 #: (study, property in the assembly, benchmark name) — Brain-Score's 15 grating benchmarks.
 PROPERTIES: tuple[tuple[str, str, str], ...] = (
@@ -75,6 +83,20 @@ PROPERTIES: tuple[tuple[str, str, str], ...] = (
 _ESTIMATED_NAME = {"circular_variance_bandwith_ratio": "circular_variance_bandwidth_ratio"}
 
 
+def grating_parameters(kind: str, quick: bool = False) -> pd.DataFrame:
+    """The parameters of Marques2020 grating set ``kind``; with ``quick`` its `QUICK_PROTOCOL` subset.
+
+    >>> import os, pathlib
+    >>> if (pathlib.Path(os.environ.get("BRAINALIGN_MIRROR", "/nonexistent")) / "marques2020").is_dir():
+    ...     assert len(grating_parameters("orientation", quick=True)) == 144
+    """
+    table = Marques2020().grating_parameters(kind)
+    if not quick:
+        return table
+    ranks = table["spatial_frequency"].rank(method="dense").astype(int) - 1
+    return table.assign(sf_rank=ranks).query(QUICK_PROTOCOL[kind]).drop(columns="sf_rank").reset_index(drop=True)
+
+
 def benchmark_identifier(study: str, name: str) -> str:
     """``Marques2020_<Study without its a/b/c suffix>-<name>`` as Brain-Score names them.
 
@@ -87,27 +109,31 @@ def benchmark_identifier(study: str, name: str) -> str:
 class V1Recording:
     """Firing rates of a model layer's units centred on the stimuli, for each grating set (see the module).
 
-    ``max_units`` keeps a seeded random subset of those units (all by default); ``image_size`` is the model's
-    input size. Results are saved as ``.npz`` in the cache, keyed by model weights, layer and settings.
+    ``max_units`` keeps a seeded random subset of those units (all by default); ``quick`` shows the
+    `QUICK_PROTOCOL` subset of each grating set (about 1,200 instead of 8,232 gratings; for tests and previews, not
+    for reported scores). Results are saved as ``.npz`` in the cache, keyed by model weights, layer and settings.
     """
 
     def __init__(self, model: Any, layer: str | None = None, *, max_units: int | None = None, seed: int = 0,
-                 batch_size: int = 64, device: str | None = None, progress: bool = True):
+                 quick: bool = False, batch_size: int = 64, device: str | None = None, progress: bool = True):
         loaded = load_model(model, device=device)
         if isinstance(loaded.preprocessing, ImagePreprocessing):  # Brain-Score resizes the whole field of view
             loaded = dataclasses.replace(loaded, preprocessing=uncropped(loaded.preprocessing))
         layer = layer or loaded.card.default_layers[0]
         self.extractor = Extractor(loaded, layers=[layer], batch_size=batch_size, cache=False, progress=False)
-        self.layer, self.max_units, self.seed, self.progress = layer, max_units, seed, progress
+        self.layer, self.max_units, self.seed, self.quick, self.progress = layer, max_units, seed, quick, progress
         self.image_size = int(getattr(loaded.preprocessing, "image_size", 224))
-        self.dataset = Marques2020()
         self.key = content_hash(_RECORDING_VERSION, loaded.identifier, loaded.weights_checksum, layer, max_units, seed,
-                                getattr(loaded.preprocessing, "as_dict", dict)(), self.image_size)
+                                quick, getattr(loaded.preprocessing, "as_dict", dict)(), self.image_size)
         self._data: dict[str, np.ndarray] | None = None
+
+    def parameters(self, kind: str) -> pd.DataFrame:
+        """The parameters of grating set ``kind`` as shown (see `grating_parameters`)."""
+        return grating_parameters(kind, self.quick)
 
     def gratings(self, kind: str) -> StimulusSet:
         """Grating set ``kind`` at the model's field of view, with the blank screen as last stimulus."""
-        return grating_stimulus_set(self.dataset.grating_parameters(kind), f"{MARQUES}.{kind}", self.image_size,
+        return grating_stimulus_set(self.parameters(kind), f"{MARQUES}.{kind}", self.image_size,
                                     BRAIN_SCORE_MODEL_DEGREES, blank=True)
 
     @property
@@ -127,7 +153,7 @@ class V1Recording:
     def properties(self, study: str) -> pd.DataFrame:
         """One row per responsive unit with the properties of ``study`` (a key of `ESTIMATORS`)."""
         kind = _grating_set(study)
-        return estimate_properties(study, self.data[kind], self.dataset.grating_parameters(kind), self.data["baseline"])
+        return estimate_properties(study, self.data[kind], self.parameters(kind), self.data["baseline"])
 
     def _batches(self, stimuli: StimulusSet, what: str):
         transform = self.extractor.model.preprocessing.transform
@@ -139,7 +165,7 @@ class V1Recording:
 
     def _record(self) -> dict[str, np.ndarray]:
         rf = self.gratings("receptive_field")
-        grid = self.dataset.grating_parameters("receptive_field")[["position_y", "position_x"]].astype(float)
+        grid = self.parameters("receptive_field")[["position_y", "position_x"]].astype(float)
         which = grid.groupby(["position_y", "position_x"], sort=True).ngroup().to_numpy()
         positions = grid.drop_duplicates().sort_values(["position_y", "position_x"]).to_numpy()
         rf_map = blank = None
@@ -163,7 +189,7 @@ class V1Recording:
             stimuli = self.gratings(kind)
             rows = [values[:, units] for _, _, values in self._batches(stimuli, kind)]
             responses[kind] = np.concatenate(rows).T[:, :-1]  # units × stimuli, blank dropped
-        transform = firing_rate_transform(responses["orientation"], self.dataset.grating_parameters("orientation"),
+        transform = firing_rate_transform(responses["orientation"], self.parameters("orientation"),
                                           blank[units])
         data = {kind: firing_rates(values, transform) for kind, values in responses.items()}
         return {**data, "units": units, "transform": np.array(transform),
@@ -176,18 +202,18 @@ def _grating_set(study: str) -> str:
     return ESTIMATORS[study][0]
 
 
-def _recording(model: Any, layer: str | None, max_units: int | None) -> V1Recording:
+def _recording(model: Any, layer: str | None, max_units: int | None, quick: bool) -> V1Recording:
     """``model`` itself when it is a recording; one recording per catalog name, layer and unit cap otherwise."""
     if isinstance(model, V1Recording):
         return model
     if isinstance(model, str):
-        return _named_recording(model, layer, max_units)
-    return V1Recording(model, layer, max_units=max_units)
+        return _named_recording(model, layer, max_units, quick)
+    return V1Recording(model, layer, max_units=max_units, quick=quick)
 
 
 @functools.lru_cache(maxsize=8)
-def _named_recording(model: str, layer: str | None, max_units: int | None) -> V1Recording:
-    return V1Recording(model, layer, max_units=max_units)
+def _named_recording(model: str, layer: str | None, max_units: int | None, quick: bool) -> V1Recording:
+    return V1Recording(model, layer, max_units=max_units, quick=quick)
 
 
 @dataclass(frozen=True, eq=False)
@@ -201,12 +227,13 @@ class V1PropertyBenchmark(Benchmark):
         return hash((self.identifier, self.version))
 
     def __call__(self, model: Any, layer: str | None = None, *,  # type: ignore[override]
-                 max_units: int | None = None) -> Score:
-        """Score ``model`` (anything `load_model` takes; a `V1Recording` to reuse one) at ``layer``."""
+                 max_units: int | None = None, quick: bool = False) -> Score:
+        """Score ``model`` (anything `load_model` takes; a `V1Recording` to reuse one) at ``layer``; ``max_units``
+        and ``quick`` as in `V1Recording`."""
         if hasattr(model, "dims"):
             raise InvalidInputError(f"{self.identifier} needs the model itself (it shows its own gratings), not "
                                     "one layer's features")
-        recording = _recording(model, layer, max_units)
+        recording = _recording(model, layer, max_units, quick)
         estimated = recording.properties(self.selection["study"])
         name = self.selection["property"]
         score = self.compare(estimated[_ESTIMATED_NAME.get(name, name)].to_numpy())
@@ -251,10 +278,10 @@ class V1CompositeBenchmark(V1PropertyBenchmark):
     """The mean normalised score over every V1 property benchmark (``extra``: each one's score)."""
 
     def __call__(self, model: Any, layer: str | None = None, *,  # type: ignore[override]
-                 max_units: int | None = None) -> Score:
+                 max_units: int | None = None, quick: bool = False) -> Score:
         if hasattr(model, "dims"):
             raise InvalidInputError(f"{self.identifier} needs the model itself, not one layer's features")
-        recording = _recording(model, layer, max_units)
+        recording = _recording(model, layer, max_units, quick)
         scores = {b.identifier: b(recording) for b in PROPERTY_BENCHMARKS}
         values = np.array([s.value for s in scores.values()])
         score = Score(float(np.mean(values)), error=float(np.std(values, ddof=1) / math.sqrt(len(values))),
