@@ -69,6 +69,7 @@ def test_rescored_rows_keep_the_last_one():
     assert best_rows(table)["score"].tolist() == [0.1]
 
 
+@pytest.mark.slow  # the first benchmark lookup imports every built-in benchmark module (~9 s on 2 busy cores)
 def test_registered_composites_name_registered_benchmarks():
     known = set(list_benchmarks())
     for name in COMPOSITES.names():

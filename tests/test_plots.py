@@ -123,7 +123,7 @@ def test_best_layers_with_pairwise_brackets():
                           "p_value": [0.004, 0.3]})
     ax = plot_best(table, pairs=pairs)
     texts = _texts(ax)
-    assert "fc" in texts and "conv2" in texts  # best layers: a → fc, b → conv2
+    assert " fc" in texts and " conv2" in texts  # best layers: a → fc, b → conv2 (padded off the axis)
     assert "**" in texts and "n.s." in texts  # bracket labels
     heights = sorted(p.get_height() for p in ax.patches)
     assert heights == pytest.approx(sorted([0.3 / 0.4, 0.25 / 0.4, 0.3 / 0.8, 0.25 / 0.8]))

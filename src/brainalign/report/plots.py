@@ -155,7 +155,7 @@ def plot_best(table: pd.DataFrame, *, ax: Axes | None = None, value: Value = "sc
         ax.errorbar(x, y, yerr=err, fmt="none", ecolor="black", capsize=2, linewidth=0.8)
         for xi, yi, layer in zip(x, y, rows["layer"], strict=True):
             if isinstance(layer, str) and not math.isnan(yi):
-                ax.text(xi, yi / 2, layer, rotation=90, ha="center", va="center", fontsize=6)
+                ax.text(xi, 0, f" {layer}", rotation=90, ha="center", va="bottom", fontsize=6)
         if stars and "p_value" in rows:
             _stars(ax, x, y, err, _column(rows, "p_value"))
         upper = y + (np.nan_to_num(err[1]) if err is not None else 0)
@@ -168,7 +168,7 @@ def plot_best(table: pd.DataFrame, *, ax: Axes | None = None, value: Value = "sc
     ax.set_xticks(range(len(groups)), groups, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel(units_label(best, value))
     ax.set_title(f"best layer per model and {group}", fontsize=10)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: ceilings reach the top
     return ax
 
 
@@ -234,7 +234,7 @@ def save_plot(table: pd.DataFrame, path: str | Path, *, kind: str = "layers", va
     if kind not in KINDS:
         raise InvalidInputError(f"unknown plot kind {kind!r}; valid: {', '.join(KINDS)}")
     if kind == "best":
-        fig = Figure(figsize=(max(5.0, 1.2 * table["benchmark"].nunique() * max(1, table["model"].nunique() / 2)),
+        fig = Figure(figsize=(3.0 + max(3.0, 1.2 * table["benchmark"].nunique() * max(1, table["model"].nunique() / 2)),
                               4.2))
         plot_best(table, ax=fig.add_subplot(), value=value)
     else:
