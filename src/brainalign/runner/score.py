@@ -79,7 +79,7 @@ def result_row(model: str, weights_checksum: str, benchmark: Benchmark, layer: s
         **row_key(model, weights_checksum, benchmark, layer), "weights": weights,
         "metric": benchmark.metric, "units": benchmark.units(normalised), "score": score.value, "raw": score.raw,
         "ceiling": score.ceiling, "ceiling_raw_units": benchmark.ceiling_in_raw_units(score), "error": score.error,
-        "error_kind": score.extra.get("error_kind", "SEM over splits" if score.per_split is not None else None),
+        "error_kind": score.extra.get("error_kind"),  # named by the metric that computed ``error``
         **{key: score.extra.get(key, math.nan) for key in ("ci_low", "ci_high", "p_value")},
         "normalised": normalised, "seed": score.provenance.get("seed"), "n_splits": score.provenance.get("n_splits"),
         "data_sha256": benchmark.data_sha256(), "packages": _package_versions(),
