@@ -1,5 +1,6 @@
 """Brain-Score's presentation in `score`: the model sees the whole stimulus (a corner marker reaches its input),
-placed at the benchmark's visual degrees with gray padding; presented and plain features and rows never mix."""
+placed at the benchmark's visual degrees with gray padding; presented and plain features and rows never mix.
+Brain-Score's PCA before the mapping, fitted on a folder of images, against scikit-learn."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ class Probe:
         return self.stimuli
 
     def __call__(self, features):
-        self.seen.append(np.asarray(features.values).reshape(len(features), 3, SIZE, SIZE))
+        self.seen.append(np.asarray(features.values))
         return Score(0.0)
 
     def options(self) -> str:
@@ -71,7 +72,7 @@ def test_the_model_sees_the_corner_marker_only_when_presented(marked, pixels):
 
     probe = Probe(marked, presentation_degrees=8)
     score(pixels, probe, ["pixels"])
-    seen = probe.seen[0][0]
+    seen = probe.seen[0][0].reshape(3, SIZE, SIZE)
     np.testing.assert_allclose(seen[:, 0, 0], [1.0, 0.0, 0.0], atol=0.02)  # marker reaches the model input
     np.testing.assert_allclose(seen[:, SIZE - 1, SIZE - 1], [1.0, 1.0, 1.0], atol=0.02)
 
@@ -79,7 +80,7 @@ def test_the_model_sees_the_corner_marker_only_when_presented(marked, pixels):
 def test_a_smaller_stimulus_sits_in_the_middle_of_a_gray_field(marked, pixels):
     probe = Probe(marked, presentation_degrees=4)  # half the model's 8 degrees: a 64-pixel gray canvas
     score(pixels, probe, ["pixels"])
-    seen = probe.seen[0][0]
+    seen = probe.seen[0][0].reshape(3, SIZE, SIZE)
     gray = np.array(BACKGROUND) / 255
     for row, col in ((0, 0), (0, SIZE - 1), (SIZE - 1, 0), (SIZE - 1, SIZE - 1)):
         np.testing.assert_allclose(seen[:, row, col], gray, atol=0.02)
@@ -104,3 +105,35 @@ def test_presented_features_and_rows_have_their_own_keys(marked, pixels):
             for degrees in (8, 10)}
     assert keys[8] != keys[10] and json.loads(keys[8])["model_degrees"] == 8.0
     assert row_key("m", "c", ridge, "l", extraction(ridge))["metric_options"] == ridge.options()
+
+
+def _noise_folder(folder, n, seed):
+    folder.mkdir()
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 256, (SIZE, SIZE, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    return folder
+
+
+def test_pca_fitted_on_a_folder_reduces_every_layer_as_sklearn_does(marked, pixels, tmp_path):
+    from sklearn.decomposition import PCA
+
+    from brainalign.benchmarks.brainscore_protocol import brain_score_pca
+
+    fit_folder = _noise_folder(tmp_path / "fit", 6, seed=0)
+    probe = Probe(marked, presentation_degrees=None)
+    results = score(pixels, probe, ["pixels"], pca=brain_score_pca(fit_folder, n_components=3))
+    reduced = probe.seen[0]
+    assert reduced.shape == (1, 3)
+
+    def pixel_features(stimuli):
+        return Extractor(pixels, layers=["pixels"], cache=False, progress=False).extract(stimuli)["pixels"].values
+
+    reference = PCA(3).fit(pixel_features(StimulusSet.from_folder(fit_folder)))
+    np.testing.assert_allclose(np.abs(reduced), np.abs(reference.transform(pixel_features(marked))), atol=1e-3)
+
+    other = brain_score_pca(_noise_folder(tmp_path / "other", 6, seed=1), n_components=3)
+    keys = {json.loads(row_key("m", "c", probe, "l", extraction(probe, p))["metric_options"]).get("pca")
+            for p in (None, brain_score_pca(fit_folder, n_components=3), brain_score_pca(fit_folder), other)}
+    assert len(keys) == 4 and None in keys
+    assert results.extraction == extraction(probe, brain_score_pca(fit_folder, n_components=3))

@@ -188,7 +188,8 @@ def resolve_benchmark(benchmark: str | Benchmark) -> Benchmark:
     return benchmark
 
 
-def _device(device: str | None) -> str:
+def resolve_device(device: str | None) -> str:
+    """``device`` checked, else the compute context's device, else ``"cpu"``."""
     return check_device(device) or get_config()["device"] or "cpu"
 
 
@@ -219,18 +220,13 @@ def score(
     >>> resolve_model(lambda batch: np.zeros((len(batch), 3)), name="zeros").card.default_layers
     ['output']
     """
-    from brainalign.models.extractor import Extractor
-
-    device = _device(device)
+    device = resolve_device(device)
     bench = resolve_benchmark(benchmark)
     stimuli = bench.stimulus_set()
     loaded = resolve_model(model, device=device, name=name, modality=stimuli.modality)
     projection = resolve_pca(pca)
     results = LayerScores(loaded.card.identifier, bench, {}, loaded.weights_checksum, loaded.card.training_status,
                           extraction(bench, projection, model_degrees))
-    shown = loaded
-    if getattr(bench, "presentation_degrees", None) is not None:
-        shown, stimuli = present(loaded, stimuli, bench.presentation_degrees, model_degrees)
     with config_context(device=device):
         if bench.target == "behaviour":  # the model's own decisions, read out once at the benchmark's layer
             layers = [bench.layer]
@@ -239,8 +235,8 @@ def score(
                 return bench(loaded)
         else:
             layers = list(layers) if layers else list(loaded.card.default_layers)
-            features = Extractor(shown, layers=layers, batch_size=batch_size, device=device,
-                                 projection=projection).extract(stimuli)
+            features = benchmark_features(loaded, bench, layers, batch_size=batch_size, device=device,
+                                          pca=projection, model_degrees=model_degrees)
 
             def compute(layer: str) -> Score:
                 return bench(features[layer]) if ci is None else bench(features[layer], ci=ci)
@@ -250,6 +246,19 @@ def score(
                 store.put(result_row(results.model, results.weights_checksum, bench, layer, results.scores[layer],
                                      weights=results.weights, extraction=results.extraction))
     return results
+
+
+def benchmark_features(loaded: Any, benchmark: Any, layers: Sequence[str], *, batch_size: int = 32,
+                       device: str | None = None, pca: Projection | None = None,
+                       model_degrees: float = BRAIN_SCORE_MODEL_DEGREES) -> dict[str, Any]:
+    """`Features` per layer of a loaded model on a neural benchmark's stimuli, presented as the benchmark declares
+    (``presentation_degrees``: Brain-Score's presentation in a ``model_degrees`` field) and reduced by ``pca``."""
+    from brainalign.models.extractor import Extractor
+
+    stimuli = benchmark.stimulus_set()
+    if getattr(benchmark, "presentation_degrees", None) is not None:
+        loaded, stimuli = present(loaded, stimuli, benchmark.presentation_degrees, model_degrees)
+    return Extractor(loaded, layers=layers, batch_size=batch_size, device=device, projection=pca).extract(stimuli)
 
 
 def score_grid(
@@ -270,7 +279,7 @@ def score_grid(
     score is NaN keep their row (``best`` is False). With ``ci``, stored rows without an interval are recomputed.
     ``pca``: as in :func:`score`.
     """
-    device = _device(device)
+    device = resolve_device(device)
     benches = [resolve_benchmark(b) for b in benchmarks]
     projection = resolve_pca(pca)
     rows: list[dict[str, Any]] = []
