@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from PIL import Image
@@ -137,3 +138,25 @@ def test_pca_fitted_on_a_folder_reduces_every_layer_as_sklearn_does(marked, pixe
             for p in (None, brain_score_pca(fit_folder, n_components=3), brain_score_pca(fit_folder), other)}
     assert len(keys) == 4 and None in keys
     assert results.extraction == extraction(probe, brain_score_pca(fit_folder, n_components=3))
+
+
+@pytest.mark.slow
+def test_score_cli_reduces_with_a_pca_folder_and_keys_rows_by_it(shared_data, tmp_path):
+    from typer.testing import CliRunner
+
+    from brainalign.cli import app
+
+    (tmp_path / "net.py").write_text("import torch\n\n\ndef net():\n    torch.manual_seed(0)\n"
+                                     "    return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 16, stride=16), "
+                                     "torch.nn.Flatten())\n")
+    folder = _noise_folder(tmp_path / "fit", 5, seed=2)
+    output = tmp_path / "scores.csv"
+    result = CliRunner().invoke(app, ["score", "-m", f"{tmp_path / 'net.py'}:net", "-b", "Kriegeskorte2008.mIT-rsa",
+                                      "-l", "1", "--pca-images", str(folder), "--pca-components", "3",
+                                      "-o", str(output)])
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(output).iloc[0]
+    assert "pca" in json.loads(row.metric_options) and -1 <= row.score <= 1
+    result = CliRunner().invoke(app, ["score", "-m", f"{tmp_path / 'net.py'}:net", "-b", "Kriegeskorte2008.mIT-rsa",
+                                      "--pca-images", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2 and "does not exist" in result.output
