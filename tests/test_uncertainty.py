@@ -261,3 +261,95 @@ def test_score_with_uncertainty_keeps_each_metrics_value():
         score_with_uncertainty("cka", brain.features, brain.responses, unbiased=True)
     with pytest.raises(UnknownNameError):
         score_with_uncertainty("rigde", brain.features, brain.responses)
+
+
+def _time_resolved(brain, n_bins=3, seed=0):
+    rng = np.random.default_rng(seed)
+    averaged = brain.responses.mean("repetition") if "repetition" in brain.responses.dims else brain.responses
+    values = np.stack([averaged.values + 0.5 * rng.normal(size=averaged.shape) for _ in range(n_bins)], -1)
+    return make_responses(values, list(averaged.stimulus_id.values), dims=("stimulus", "neuroid", "time"))
+
+
+NEW_METRICS = [("crossregressed-correlation", {"n_components": 3}), ("neuron-to-neuron", {}), ("reverse-ridge", {}),
+               ("bidirectional-ridge", {}), ("stacked", {"block_sizes": [3, 3]}), ("versa", {}), ("one-to-one", {}),
+               ("semi-matching", {}), ("soft-matching", {"epsilon": 0.1}), ("spantime-ridge", {}),
+               ("spantime-pls", {"n_components": 3})]
+
+
+def test_every_registered_metric_has_an_uncertainty():
+    from brainalign.metrics.registry import list_metrics
+    from brainalign.stats.uncertainty import UNCERTAINTY
+
+    assert set(list_metrics()) <= set(UNCERTAINTY.names())
+    assert {name for name, _ in NEW_METRICS} | {"ridge", "ols", "pls", "cka", "rsa"} == set(list_metrics())
+
+
+@pytest.mark.parametrize(("metric", "options"), NEW_METRICS, ids=[name for name, _ in NEW_METRICS])
+def test_each_new_metric_keeps_its_value_and_its_ci_brackets_it(metric, options):
+    from brainalign.metrics.registry import get_metric
+    from brainalign.stats.uncertainty import score_with_uncertainty
+
+    brain = simulated_brain(n_stimuli=60, n_features=6, n_neuroids=4, snr=2.0)
+    target = _time_resolved(brain) if metric.startswith("spantime") else brain.responses
+    score = score_with_uncertainty(metric, brain.features, target, n_samples=200, n_permutations=99, **options)
+    reference = get_metric(metric)(brain.features, target, **options)
+    assert score.value == pytest.approx(reference.value, abs=1e-9)
+    assert score.extra["ci_low"] < score.value < score.extra["ci_high"]
+    assert score.extra["p_value"] == 0.01  # a strong signal: no permutation reaches it
+    assert score.extra["error_kind"].startswith("SEM over splits")
+    assert score.extra["ci_resampled"].startswith("stimuli") or "test stimuli" in score.extra["ci_resampled"]
+
+
+def test_spantime_resamples_whole_stimuli():
+    """The time bins of a stimulus are drawn together: each split's row counts are constant within a stimulus."""
+    from brainalign.metrics.encoding.bootstrap import grouped_counts
+
+    groups = [np.repeat(np.arange(5), 3)]
+    counts = grouped_counts(groups, 50, seed=0)[0]
+    assert (counts.reshape(50, 5, 3) == counts.reshape(50, 5, 3)[:, :, :1]).all()
+    assert (counts.reshape(50, 5, 3)[:, :, 0].sum(1) == 5).all()
+
+
+def test_assigned_correlations_equal_a_loop_over_resamples(monkeypatch):
+    from brainalign.stats import uncertainty
+    from brainalign.stats.uncertainty import assigned_correlations
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(15, 4)), rng.normal(size=(15, 3))
+    x[:, 3] = 1.0  # a constant unit correlates 0
+    weights = rng.random((4, 3))
+    draws = rng.integers(0, 15, (20, 15))
+    counts = np.stack([np.bincount(d, minlength=15) for d in draws]).astype(float)
+    expected = [[sum(weights[u, j] * (stats.pearsonr(x[d, u], y[d, j])[0] if u < 3 else 0.0) for u in range(4))
+                 for j in range(3)] for d in draws]
+    np.testing.assert_allclose(assigned_correlations(weights, x, y, counts), expected, atol=1e-10)
+    monkeypatch.setattr(uncertainty, "rows_per_block", lambda *args, **kwargs: 1)  # one unit per block
+    np.testing.assert_allclose(assigned_correlations(weights, x, y, counts), expected, atol=1e-10)
+
+
+def test_semi_matching_ci_covers_the_population_correlation_at_the_nominal_rate():
+    """Each neuroid copies one unit with noise: the population r of the matched pair is 1/√(1 + σ²)."""
+    from brainalign.stats.uncertainty import score_with_uncertainty
+
+    covered, n_sims, sigma = 0, 150, 1.0
+    truth = 1 / np.sqrt(1 + sigma**2)
+    ids = [f"s{i}" for i in range(100)]
+    for i in range(n_sims):
+        rng = np.random.default_rng(i)
+        x = rng.normal(size=(100, 6))
+        y = x[:, :3] + sigma * rng.normal(size=(100, 3))
+        score = score_with_uncertainty("semi-matching", make_features(x, ids), make_responses(y, ids),
+                                       n_samples=500, n_permutations=9, seed=i)
+        covered += score.extra["ci_low"] <= truth <= score.extra["ci_high"]
+    assert 0.89 <= covered / n_sims <= 0.99
+
+
+def test_undefined_scores_have_no_interval():
+    from brainalign.stats.uncertainty import score_with_uncertainty
+
+    ids = [f"s{i}" for i in range(20)]
+    constant = make_features(np.ones((20, 3)), ids)
+    responses = make_responses(np.random.default_rng(0).normal(size=(20, 2)), ids)
+    for metric in ("versa", "semi-matching"):
+        with pytest.warns(RuntimeWarning), pytest.raises(InvalidInputError, match="undefined"):
+            score_with_uncertainty(metric, constant, responses, n_samples=10, n_permutations=9)

@@ -21,6 +21,7 @@ from rich.table import Table
 from brainalign.benchmarks.composite import expand_benchmarks
 from brainalign.cli_board import app as board_app
 from brainalign.cli_board import report_composites
+from brainalign.cli_compare import app as compare_app
 from brainalign.cli_insilico import app as insilico_app
 from brainalign.core.config import check_device, config_context
 from brainalign.core.errors import BrainAlignError, InvalidInputError, UnknownNameError
@@ -32,6 +33,7 @@ models_app = typer.Typer(help="Browse the model catalog.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(insilico_app, name="insilico")
 app.add_typer(board_app)  # leaderboard, serve, composite
+app.add_typer(compare_app, name="compare")
 # Piped output (CI logs, `| tee`) gets a wide table instead of rich's 80-column default.
 console = Console(width=None if sys.stdout.isatty() else 160)
 
@@ -151,14 +153,23 @@ def score(
                      typer.Option(help="SQLite results file: rows already there are not recomputed.")] = None,
     ci: Annotated[float | None, typer.Option(min=0.5, max=0.999, help="Add a bootstrap confidence interval at this "
                                              "level and a p-value (ci_low, ci_high, p_value columns).")] = None,
+    pca_images: Annotated[Path | None, typer.Option(help="Reduce each layer to principal components fitted on the "
+                                                    "images in this folder before mapping (Brain-Score fits "
+                                                    "PCA-1000 on ImageNet images).")] = None,
+    pca_components: Annotated[int, typer.Option(min=1, help="Components kept with --pca-images.")] = 1000,
 ) -> None:
     """Score model layers on benchmarks; prints a table and the best layer per (model, benchmark)."""
     try:
         loaded, benches, results_store = _prepare_grid(model, expand_benchmarks(benchmark), layer, device,
                                                        [output] if output else [], store)
+        pca = None
+        if pca_images is not None:
+            from brainalign.benchmarks.brainscore_protocol import brain_score_pca
+
+            pca = brain_score_pca(pca_images, n_components=pca_components)
         with config_context(device=device):
             results = _scores_with_unique_warnings(loaded, benches, layer, store=results_store,
-                                                   batch_size=batch_size, device=device, ci=ci)
+                                                   batch_size=batch_size, device=device, ci=ci, pca=pca)
         _report(results, output, ci=ci is not None)
         report_composites(results, benchmark)
     except BrainAlignError as error:

@@ -28,7 +28,10 @@ class Benchmark:
 
     ``ceiling`` names how the reliability bound of a ``responses`` target is estimated
     (``"split-half"``: Spearman–Brown split-half reliability across repetitions; RSA metrics compute their
-    RDM noise ceiling from the subjects themselves). Bump ``version`` whenever scores would change.
+    RDM noise ceiling from the subjects themselves). ``presentation_degrees`` declares Brain-Score's presentation:
+    the runner shows the stimuli at that visual angle in the model's field of view, gray-padded and resized to
+    the model's input without a centre crop (`brainalign.models.screen.present`); ``None`` shows them as they
+    are. Bump ``version`` whenever scores would change.
     """
 
     identifier: str
@@ -41,6 +44,7 @@ class Benchmark:
     metric_options: dict[str, Any] = field(default_factory=dict)
     ceiling: str | None = None
     description: str = ""
+    presentation_degrees: float | None = None
 
     def __hash__(self) -> int:
         return hash((self.identifier, self.version))
@@ -111,8 +115,11 @@ class Benchmark:
         >>> get_benchmark("Kriegeskorte2008.mIT-rsa").options()
         '{"ceiling": null, "metric": "rsa", "metric_options": {}, "selection": {}}'
         """
-        return json.dumps({"metric": self.metric, "metric_options": self.metric_options, "selection": self.selection,
-                           "ceiling": self.ceiling}, sort_keys=True, default=str)
+        options = {"metric": self.metric, "metric_options": self.metric_options, "selection": self.selection,
+                   "ceiling": self.ceiling}
+        if self.presentation_degrees is not None:  # absent otherwise, so earlier rows keep their keys
+            options["presentation_degrees"] = self.presentation_degrees
+        return json.dumps(options, sort_keys=True, default=str)
 
     def data_sha256(self) -> str | None:
         """sha256 over the checksums of the dataset's files (``None`` when the dataset lists no files)."""

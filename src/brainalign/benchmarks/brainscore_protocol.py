@@ -4,7 +4,10 @@
 ``crossregressed-correlation`` (PLS-25, 10 seeded 90/10 splits, median over neuroids per split, mean over splits)
 and the internal-consistency ceiling, ``value = clip((raw / ceiling)², 0, 1)``. ``Cowley2023.V4-pls-<session>``
 score the other sessions the same way; their responses are repeat-averaged, so they have no ceiling (raw r).
-``Cowley2023.V4-ridge`` keeps our protocol and numbers. :func:`brain_score_pca` is Brain-Score's optional
+Stimuli are presented as Brain-Score presents them (``presentation_degrees``): placed at
+:data:`COWLEY_DEGREES` in the model's 8° field and resized to the model's input without a centre crop (version 2;
+version 1 showed ``efficientnet_lite0`` only the central 98 of the 112 pixels). ``Cowley2023.V4-ridge`` keeps our
+protocol and numbers. :func:`brain_score_pca` is Brain-Score's optional
 PCA-1000 of each layer, fitted on a folder of images the user names (Brain-Score uses 1,000 ImageNet images).
 
 >>> from brainalign.benchmarks.registry import get_benchmark
@@ -25,19 +28,27 @@ from brainalign.models.projection import Projection
 
 BRAIN_SCORE_PCA_COMPONENTS = 1000
 
+# The visual angle of Cowley et al.'s images is stated neither with the released files nor in a source found here
+# (the dataset's ``visual_degrees`` is None), so these benchmarks use Brain-Score's default field, 8° (as Brain-Score
+# does for MajajHong2015, Kar2019, Hebart2023, ...): the whole image fills the model's input.
+COWLEY_DEGREES = 8.0
+PROTOCOL_VERSION = 2  # 2: Brain-Score's presentation (whole stimulus, no centre crop)
+
 RAW_SESSION = "210325"  # the public session released with single repeats
 AVERAGED_SESSIONS = ("190923", "190925", "190927", "190928", "190929", "201025", "210224", "210225", "210305",
                      "210322", "210621")
 
 BRAIN_SCORE_BENCHMARKS = (
     Benchmark(f"{COWLEY}.V4-pls", COWLEY, "V4", "crossregressed-correlation", "responses",
-              selection={"session": RAW_SESSION},
+              version=PROTOCOL_VERSION, selection={"session": RAW_SESSION},
               metric_options={"regression": "pls", "ceiling": "internal-consistency"},
+              presentation_degrees=COWLEY_DEGREES,
               description=("Brain-Score protocol: macaque V4 session 210325 (50 neurons x 640 images with repeats); "
                            "PLS-25, 10 splits of 90/10; median over neurons per split, mean over splits; "
                            "(r / internal consistency)^2 clamped to [0, 1]")),
     *(Benchmark(f"{COWLEY}.V4-pls-{session}", COWLEY, "V4", "crossregressed-correlation", "responses",
-                selection={"session": session}, metric_options={"regression": "pls", "ceiling": None},
+                version=PROTOCOL_VERSION, selection={"session": session},
+                metric_options={"regression": "pls", "ceiling": None}, presentation_degrees=COWLEY_DEGREES,
                 description=(f"Brain-Score protocol on macaque V4 session {session}: PLS-25, 10 splits of 90/10, "
                              "median over neurons per split, mean over splits; repeat-averaged responses have no "
                              "repeats, so no ceiling: the value is the raw r"))

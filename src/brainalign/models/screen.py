@@ -8,7 +8,9 @@ resizes the result to its input size. Placed images are PNG files in the cache, 
 
 Brain-Score then resizes the whole placed image to the model's input size, never cropping it:
 :func:`uncropped` turns a model's preprocessing into that (resize to ``image_size``, so the centre crop of a
-square image cuts nothing), and :func:`screen_view` is the image a model sees under that protocol.
+square image cuts nothing), :func:`screen_view` is the image a model sees under that protocol, and
+:func:`present` applies it to a loaded model and a stimulus set (what ``runner.score`` does for benchmarks with
+``presentation_degrees``).
 
 >>> from PIL import Image
 >>> on_screen(Image.new("RGB", (10, 10), "white"), stimulus_degrees=4, model_degrees=8).size
@@ -28,7 +30,7 @@ from brainalign.core.config import cache_dir
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.storage import content_hash
 from brainalign.data.stimuli import StimulusSet, write_images
-from brainalign.models.sources.base import ImagePreprocessing
+from brainalign.models.sources.base import ImagePreprocessing, LoadedModel
 
 BRAIN_SCORE_MODEL_DEGREES = 8.0  # Brain-Score's default field of view of a model
 
@@ -92,3 +94,26 @@ def uncropped(preprocessing: ImagePreprocessing) -> ImagePreprocessing:
     224
     """
     return dataclasses.replace(preprocessing, resize_size=preprocessing.image_size)
+
+
+def present(model: LoadedModel, stimuli: StimulusSet, stimulus_degrees: float,
+            model_degrees: float = BRAIN_SCORE_MODEL_DEGREES) -> tuple[LoadedModel, StimulusSet]:
+    """Brain-Score's presentation: ``stimuli`` placed at ``stimulus_degrees`` in the model's ``model_degrees``
+    field (:func:`place_on_screen`) and a copy of ``model`` whose image preprocessing (its own, or the
+    `ImagePreprocessing` a user model's preprocessing wraps) resizes them to the input size without a centre crop
+    (:func:`uncropped`); any other preprocessing is kept. Both change the feature cache key (stimulus
+    fingerprint, preprocessing), so presented and plain features never mix.
+
+    >>> from brainalign.models.loading import load_model
+    >>> model = load_model(lambda batch: np.zeros((len(batch), 1)), identifier="zeros")
+    >>> model = dataclasses.replace(model, preprocessing=ImagePreprocessing(image_size=224, resize_size=256))
+    >>> present(model, StimulusSet("none", []), 8)[0].preprocessing.resize_size
+    224
+    """
+    preprocessing = model.preprocessing
+    if isinstance(preprocessing, ImagePreprocessing):
+        preprocessing = uncropped(preprocessing)
+    elif isinstance(getattr(preprocessing, "function", None), ImagePreprocessing):
+        preprocessing = dataclasses.replace(preprocessing, function=uncropped(preprocessing.function))
+    return (dataclasses.replace(model, preprocessing=preprocessing),
+            place_on_screen(stimuli, stimulus_degrees, model_degrees))

@@ -61,7 +61,7 @@ class BrainModel:
         benchmark's) to the best one. Stimuli are placed at the dataset's visual angle when it is known."""
         bench = get_benchmark(benchmark) if isinstance(benchmark, str) else benchmark
         scores = score(self.model, _OnScreen(bench, self._visual_degrees), layers, batch_size=self.batch_size,
-                       device=self.device)
+                       device=self.device, model_degrees=self._visual_degrees)
         if scores.best_layer is None:
             raise InvalidInputError(f"cannot commit region {region or bench.region!r}: every layer scored NaN on "
                                     f"{bench.identifier} ({', '.join(scores.scores)})")
@@ -118,7 +118,8 @@ class BrainModel:
 
 
 class _OnScreen:
-    """A benchmark whose stimuli are placed at a model's visual angle; everything else is the benchmark's."""
+    """A benchmark whose stimuli are placed at a model's visual angle; everything else is the benchmark's.
+    A benchmark with ``presentation_degrees`` is left to `score`, which presents it Brain-Score's way."""
 
     def __init__(self, benchmark: Benchmark, model_degrees: float):
         self._benchmark, self._model_degrees = benchmark, model_degrees
@@ -126,7 +127,9 @@ class _OnScreen:
     def stimulus_set(self) -> StimulusSet:
         stimuli = self._benchmark.stimulus_set()
         degrees = self._benchmark._dataset().visual_degrees
-        return stimuli if degrees is None else place_on_screen(stimuli, degrees, self._model_degrees)
+        if degrees is None or getattr(self._benchmark, "presentation_degrees", None) is not None:
+            return stimuli
+        return place_on_screen(stimuli, degrees, self._model_degrees)
 
     def __call__(self, features: xr.DataArray) -> Any:
         return self._benchmark(features)

@@ -8,8 +8,18 @@ Gram matrices, and a `Score` carrying both; the SEM over CV splits stays labelle
 * :func:`with_uncertainty` — a `Score` with ``ci_low``, ``ci_high``, ``p_value`` in ``extra`` and
   ``extra["error_kind"]`` saying what ``error`` is.
 * :func:`score_with_uncertainty` — a registered metric's `Score` with its CI and p-value, through the
-  per-metric functions of the ``UNCERTAINTY`` registry (``ridge``, ``ols``, ``pls``, ``cka``, ``rsa``; RSA uses
-  :func:`brainalign.stats.bootstrap.bootstrap_rsa` and :func:`brainalign.stats.permutation.permutation_test_rsa`).
+  per-metric functions of the ``UNCERTAINTY`` registry, one for every built-in metric:
+
+  - ``ridge``, ``ols``, ``pls`` and every metric built on ``encoding_score`` (``crossregressed-correlation``,
+    ``neuron-to-neuron``, ``reverse-ridge``, ``bidirectional-ridge``, ``spantime-ridge``, ``spantime-pls``,
+    ``stacked``): held-out predictions resampled (no refit; the time bins of a stimulus drawn together), p-value
+    by permuting targets against predictions;
+  - ``versa``: per split, the test stimuli of the predicted and measured RDMs resampled (``bootstrap_rsa``) and
+    relabelled (``permutation_test_rsa``), averaged over splits like the score;
+  - ``one-to-one``, ``semi-matching``, ``soft-matching``: test stimuli resampled with the training assignment
+    fixed, p-value by permuting test responses against test features;
+  - ``cka`` (:func:`bootstrap_cka`) and ``rsa`` (:func:`brainalign.stats.bootstrap.bootstrap_rsa`,
+    :func:`brainalign.stats.permutation.permutation_test_rsa`).
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -42,37 +52,39 @@ from brainalign.mapping.ridge import DEFAULT_ALPHAS, DEFAULT_CV, RidgeCV
 from brainalign.metrics.encoding.bootstrap import (
     Uncertainty,
     bootstrap_encoding,
+    bootstrap_held_out,
     bootstrap_subjects,
     percentile_bounds,
+    resampled_correlations,
     stimulus_counts,
 )
 from brainalign.metrics.encoding.engine import (
     cross_validated_predictions,
     encoding_matrices,
+    recording_held_out,
     resolve_splits,
     score_correlations,
 )
+from brainalign.metrics.encoding.versa import versa_splits
+from brainalign.metrics.registry import get_metric
 from brainalign.metrics.similarity.cka import _double_centre, cka_metric, gram, standardized_columns
+from brainalign.metrics.similarity.matching import MATCHINGS, matching_splits, unit_norm_columns
 from brainalign.metrics.similarity.rdms import compute_rdm
 from brainalign.metrics.similarity.rsa import rsa
 from brainalign.stats.bootstrap import bootstrap_rsa
 from brainalign.stats.permutation import permutation_test_rsa
 
-SPLIT_ERROR = "SEM over splits"
-
 
 def with_uncertainty(score: Score, uncertainty: Uncertainty, of: str = "value") -> Score:
     """``score`` with the CI and p-value of ``uncertainty`` in ``extra`` (``extra["ci_of"]``: the field the CI is
-    about; ``error`` keeps its meaning, named in ``extra["error_kind"]``: the SEM over splits is never a CI).
+    about; ``error`` keeps its meaning, which the metric named in ``extra["error_kind"]``: a SEM is never a CI).
 
-    >>> s = with_uncertainty(Score(0.5, error=0.02, per_split=np.array([0.4, 0.6])),
+    >>> s = with_uncertainty(Score(0.5, error=0.02, extra={"error_kind": "SEM over splits"}),
     ...                      Uncertainty(0.5, np.zeros(3), 0.41, 0.58, 0.95, 0.001, "permutation", "stimuli"))
     >>> s.extra["ci_low"], s.extra["error_kind"]
     (0.41, 'SEM over splits')
     """
     extra = {**score.extra, **uncertainty.as_extra(), "ci_of": of}
-    if score.per_split is not None and not math.isnan(score.error):
-        extra.setdefault("error_kind", SPLIT_ERROR)
     return Score(score.value, score.raw, score.ceiling, score.error, score.per_neuroid, score.per_split, extra,
                  dict(score.provenance))
 
@@ -225,3 +237,95 @@ def _rsa(source: Any, target: Any, *, n_samples: int, ci: float, n_permutations:
     uncertainty = Uncertainty(test.statistic, samples, low, high, ci, test.p_value, "permutation of stimuli",
                               "stimuli")
     return with_uncertainty(score, uncertainty, of="raw")
+
+
+def _recorded(metric: str) -> Any:
+    """The uncertainty function of a metric built on ``encoding_score``: run it once, recording its held-out
+    predictions, and resample those (``bootstrap_held_out``); the metric keeps its own seed and splits."""
+
+    def with_ci(source: Any, target: Any, *, n_samples: int, ci: float, n_permutations: int, seed: int,
+                **options: Any) -> Score:
+        with recording_held_out() as records:
+            score = get_metric(metric)(source, target, **options)
+        if not records:
+            raise InvalidInputError(f"metric {metric!r} recorded no held-out predictions to resample")
+        uncertainty = bootstrap_held_out([(r.predictions, r.aggregate, r.groups) for r in records],
+                                         n_samples=n_samples, ci=ci, n_permutations=n_permutations, seed=seed)
+        return with_uncertainty(score, uncertainty)
+
+    return with_ci
+
+
+for _metric in ("crossregressed-correlation", "neuron-to-neuron", "reverse-ridge", "bidirectional-ridge",
+                "spantime-ridge", "spantime-pls", "stacked"):
+    UNCERTAINTY.register(_metric, _recorded(_metric))
+
+
+@UNCERTAINTY.register("versa")
+def _versa(source: Any, target: Any, *, n_samples: int, ci: float, n_permutations: int, seed: int,
+           **options: Any) -> Score:
+    """veRSA `Score` plus, per split, a bootstrap and a permutation test of its RDM comparison over the test
+    stimuli (the fitted encoders fixed), averaged over splits as the score is."""
+    score, rdms = versa_splits(source, target, **options)
+    if not rdms:
+        raise InvalidInputError(f"the veRSA score is undefined ({score.extra.get('reason', 'NaN')}); no CI")
+    method = options.get("method", "spearman")
+    samples, null = np.zeros(n_samples), np.zeros(n_permutations)
+    for k, (predicted, measured) in enumerate(rdms):
+        samples += bootstrap_rsa(predicted, measured, method, n_samples=n_samples, ci=ci, noise_ceiling=False,
+                                 seed=seed + k).samples[:, 0] / len(rdms)
+        null += permutation_test_rsa(predicted, measured, method, n_permutations=n_permutations,
+                                     seed=seed + len(rdms) + k).null / len(rdms)
+    low, high = percentile_bounds(samples, ci, "veRSA score")
+    p_value = float((1 + np.sum(null >= score.value)) / (1 + n_permutations))
+    uncertainty = Uncertainty(score.value, samples, low, high, ci, p_value,
+                              "permutation of test stimuli in each split", "test stimuli in each split")
+    return with_uncertainty(score, uncertainty)
+
+
+def assigned_correlations(weights: np.ndarray, x: np.ndarray, y: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``Σ_u weights[u, j] · r(x_u, y_j)`` per neuroid j for each stimulus resample ``counts`` ``(samples, rows)``
+    (r of a unit constant in a sample counts 0, as in ``correlation_matrix``), ``(samples, neuroids)``.
+
+    >>> x = np.arange(6.0)[:, None]; y = np.stack([x[:, 0], -x[:, 0]], 1)
+    >>> assigned_correlations(np.ones((1, 2)), x, y, np.ones((1, 6))).round(6).tolist()
+    [[1.0, -1.0]]
+    """
+    used = np.flatnonzero(np.abs(weights).max(1) > 0)
+    n_neuroids = y.shape[1]
+    out = np.zeros((counts.shape[0], n_neuroids))
+    block = rows_per_block(48 * counts.shape[0] * n_neuroids, used.size)  # ~6 float64 arrays per pair
+    for start in range(0, used.size, block):
+        units = used[start:start + block]
+        pairs = (np.repeat(x[:, units], n_neuroids, axis=1), np.tile(y, units.size))
+        r = resampled_correlations([pairs], [counts])[:, 0].reshape(-1, units.size, n_neuroids)
+        out += np.einsum("bun,un->bn", np.nan_to_num(r), weights[units])
+    return out
+
+
+def _matching(metric: str) -> Any:
+    def with_ci(source: Any, target: Any, *, n_samples: int, ci: float, n_permutations: int, seed: int,
+                **options: Any) -> Score:
+        """Matching `Score` plus a bootstrap of each split's test stimuli (the training assignment fixed) and a
+        permutation p-value (test responses relabelled against test features)."""
+        score, held_out = matching_splits(source, target, metric, **options)
+        if not held_out:
+            raise InvalidInputError(f"the {metric} score is undefined ({score.extra.get('reason', 'NaN')}); no CI")
+        counts = stimulus_counts([len(x) for _, x, _ in held_out], n_samples, seed)
+        rng = np.random.default_rng(seed + 1)
+        samples, null = np.zeros(n_samples), np.zeros(n_permutations)
+        for (weights, x, y), c in zip(held_out, counts, strict=True):
+            samples += assigned_correlations(weights, x, y, c).mean(1) / len(held_out)
+            assigned = np.asarray(unit_norm_columns(x)) @ weights  # Σ_u w_uj x̃_iu, so r sums become one product
+            order = np.argsort(rng.random((n_permutations, len(y))), axis=1)
+            null += np.einsum("bij,ij->bj", np.asarray(unit_norm_columns(y))[order], assigned).mean(1) / len(held_out)
+        low, high = percentile_bounds(samples, ci, f"{metric} score")
+        p_value = float((1 + np.sum(null >= score.value)) / (1 + n_permutations))
+        return with_uncertainty(score, Uncertainty(score.value, samples, low, high, ci, p_value,
+                                                   "permutation of test responses vs features", "test stimuli"))
+
+    return with_ci
+
+
+for _metric in MATCHINGS:
+    UNCERTAINTY.register(_metric, _matching(_metric))

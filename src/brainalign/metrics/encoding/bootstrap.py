@@ -79,6 +79,29 @@ def median_of_split_means(ceiling: np.ndarray | None = None) -> Aggregate:
     return aggregate
 
 
+def brain_score_aggregate(ceiling: float | None = None) -> Aggregate:
+    """Brain-Score's aggregation on r ``(..., splits, neuroids)``: median over neuroids per split, mean over
+    splits; with a scalar ``ceiling`` (correlation units) ``clip((raw / ceiling)², 0, 1)``, as the engine's
+    ``aggregation="brain-score"`` computes ``value``.
+
+    >>> r = np.array([[0.2, 0.4, 0.9], [0.4, 0.6, 0.9]])
+    >>> float(brain_score_aggregate()(r)), float(brain_score_aggregate(0.8)(r))
+    (0.5, 0.390625)
+    """
+
+    def aggregate(r: np.ndarray) -> np.ndarray:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN splits
+            raw = np.nanmean(np.nanmedian(r, axis=-1), axis=-1)
+        if ceiling is None:
+            return raw
+        if not (np.isfinite(ceiling) and ceiling > 0):
+            return np.full_like(raw, np.nan)
+        return np.clip((raw / ceiling) ** 2, 0.0, 1.0)
+
+    return aggregate
+
+
 def neuroid_values(r: np.ndarray, ceiling: np.ndarray | None) -> np.ndarray:
     """Split-mean r ``(..., neuroids)`` of r ``(..., splits, neuroids)``; with a ``ceiling``, ``r|r|/c`` (NaN where
     ``c <= 0`` or NaN).
@@ -204,13 +227,60 @@ def bootstrap_encoding(cv: Any, *, n_samples: int = 1000, ci: float = 0.95, aggr
     :func:`median_of_split_means` with ``ceiling`` (so the CI belongs to ``Score.value``). See the module
     example.
     """
-    aggregate = aggregate or median_of_split_means(ceiling)
-    value = float(aggregate(observed_correlations(cv))[0])
-    samples = np.asarray(aggregate(bootstrap_correlations(cv, n_samples, seed)), dtype=float)
+    return bootstrap_held_out([(cv, aggregate or median_of_split_means(ceiling), None)], n_samples=n_samples,
+                              ci=ci, n_permutations=n_permutations, seed=seed)
+
+
+def bootstrap_held_out(parts: Sequence[tuple[Any, Aggregate, Sequence[np.ndarray] | None]], *, n_samples: int = 1000,
+                       ci: float = 0.95, n_permutations: int = 1000, seed: int | None = 0) -> Uncertainty:
+    """Bootstrap CI and permutation p-value of the mean over ``parts`` of ``aggregate(r)``, each part a
+    ``(cv, aggregate, groups)`` of cross-validated predictions on the same splits (e.g. the forward and reverse
+    fits of bidirectional ridge). All parts share each sample's draws; ``groups`` (per split, a label per test
+    row) makes rows of one label (the time bins of one stimulus) be drawn together.
+
+    >>> from types import SimpleNamespace
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(30, 2))
+    >>> cv = SimpleNamespace(predictions=[x], targets=[x + rng.normal(size=(30, 2))])
+    >>> result = bootstrap_held_out([(cv, median_of_split_means(), None)], n_samples=200, n_permutations=99)
+    >>> bool(result.ci_low < result.value < result.ci_high), result.p_value
+    (True, 0.01)
+    """
+    if not parts:
+        raise InvalidInputError("nothing to bootstrap: the metric recorded no held-out predictions")
+    arrays = [split_arrays(cv) for cv, _, _ in parts]
+    sizes = [p.shape[0] for p, _ in arrays[0]]
+    for part in arrays:
+        if [p.shape[0] for p, _ in part] != sizes:
+            raise InvalidInputError("the held-out predictions to resample together have different test sets")
+    groups = parts[0][2]
+    counts = stimulus_counts(sizes, n_samples, seed) if groups is None else grouped_counts(groups, n_samples, seed)
+
+    def combined(correlations: Sequence[np.ndarray]) -> np.ndarray:
+        return np.mean([np.asarray(aggregate(r), dtype=float)
+                        for (_, aggregate, _), r in zip(parts, correlations, strict=True)], axis=0)
+
+    value = float(combined([observed_correlations(cv) for cv, _, _ in parts])[0])
+    samples = combined([resampled_correlations(part, counts) for part in arrays])
     low, high = percentile_bounds(samples, ci, "encoding score")
-    null = np.asarray(aggregate(permutation_correlations(cv, n_permutations, None if seed is None else seed + 1)))
+    null_seed = None if seed is None else seed + 1
+    null = combined([permutation_correlations(cv, n_permutations, null_seed) for cv, _, _ in parts])
     p_value = float((1 + np.sum(null >= value)) / (1 + n_permutations)) if math.isfinite(value) else math.nan
-    return Uncertainty(value, samples, low, high, ci, p_value, "permutation of targets vs predictions", "stimuli")
+    resampled = "stimuli" if groups is None else "stimuli (all rows of a stimulus together)"
+    return Uncertainty(value, samples, low, high, ci, p_value, "permutation of targets vs predictions", resampled)
+
+
+def grouped_counts(groups: Sequence[np.ndarray], n_samples: int, seed: int | None = 0) -> list[np.ndarray]:
+    """Like :func:`stimulus_counts`, but per split the distinct labels of ``groups`` are drawn and each row counts
+    as often as its label was drawn.
+
+    >>> counts = grouped_counts([np.array([0, 0, 1])], 4)[0]
+    >>> bool((counts[:, 0] == counts[:, 1]).all()), counts[:, 1:].sum(1).tolist()
+    (True, [2.0, 2.0, 2.0, 2.0])
+    """
+    codes = [np.unique(np.asarray(g), return_inverse=True)[1] for g in groups]
+    label_counts = stimulus_counts([int(c.max()) + 1 for c in codes], n_samples, seed)
+    return [counts[:, c] for counts, c in zip(label_counts, codes, strict=True)]
 
 
 def percentile_bounds(samples: np.ndarray, ci: float, what: str) -> tuple[float, float]:

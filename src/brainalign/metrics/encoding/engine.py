@@ -11,8 +11,12 @@ veRSA and partitioning are built on the same engine. Compute settings (backend, 
 Score convention: ``r_i`` is neuroid i's correlation averaged over splits; ``raw = median_i r_i``.
 With a ceiling ``c_i`` (reliability, variance units), neuroids with ``c_i <= 0`` or NaN are dropped,
 ``n_i = r_i |r_i| / c_i`` (explained variance over explainable variance), ``value = median_i n_i``
-and ``ceiling = median_i c_i``. ``error`` is the SEM over splits of each split's value. ``per_neuroid``
-is labelled with the responses' neuroid coordinates.
+and ``ceiling = median_i c_i``. ``error`` is the SEM over splits of each split's value (named in
+``extra["error_kind"]``). ``per_neuroid`` is labelled with the responses' neuroid coordinates.
+
+Inside :func:`recording_held_out`, every :func:`encoding_score` also records its held-out predictions and how its
+``value`` aggregates their r (a `HeldOut`), so a bootstrap can resample them without refitting
+(``stats.uncertainty``).
 
 ``aggregation="brain-score"`` follows Brain-Score's CrossRegressedCorrelation instead: ``per_split`` is the median
 over neuroids of each split's r, ``raw`` their mean over splits, ``error`` the SEM over splits as Brain-Score
@@ -31,7 +35,9 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +55,11 @@ from brainalign.core.score import Score
 from brainalign.mapping.correlation import pearson_r
 from brainalign.mapping.cv import Splits, check_splits, kfold_splits
 from brainalign.mapping.ridge import CV, DEFAULT_ALPHAS, DEFAULT_CV, RidgeCV
+from brainalign.metrics.encoding.bootstrap import Aggregate, brain_score_aggregate, median_of_split_means
 from brainalign.metrics.registry import register_metric
+
+SPLIT_ERROR = "SEM over splits"
+BRAIN_SCORE_SPLIT_ERROR = "SEM over splits (std ddof=0, as Brain-Score)"
 
 
 @dataclass
@@ -79,6 +89,39 @@ class CrossValidatedPredictions:
         if np.isnan(pooled).any():
             raise InvalidInputError("the splits do not test every row once; out-of-fold predictions need a partition")
         return pooled
+
+
+@dataclass
+class HeldOut:
+    """What one :func:`encoding_score` computed its ``value`` from: the held-out ``predictions``, the
+    ``aggregate`` mapping r ``(samples, splits, neuroids)`` to ``value`` per sample, and optionally per split
+    the ``groups`` of its test rows (rows of one group, e.g. the time bins of one stimulus, are resampled together)."""
+
+    predictions: CrossValidatedPredictions
+    aggregate: Aggregate
+    groups: list[np.ndarray] | None = None
+
+
+_RECORDS: ContextVar[list[HeldOut] | None] = ContextVar("held_out_records", default=None)
+
+
+@contextmanager
+def recording_held_out() -> Iterator[list[HeldOut]]:
+    """Collect a `HeldOut` for every :func:`encoding_score` run inside the block, in call order.
+
+    >>> from brainalign.data.synthetic import simulated_brain
+    >>> brain = simulated_brain(n_stimuli=40, n_features=3, n_neuroids=2)
+    >>> with recording_held_out() as records:
+    ...     score = ridge_encoding(brain.features, brain.responses)
+    >>> len(records), float(records[0].aggregate(records[0].predictions.correlations()[None])[0]) == score.value
+    (1, True)
+    """
+    records: list[HeldOut] = []
+    token = _RECORDS.set(records)
+    try:
+        yield records
+    finally:
+        _RECORDS.reset(token)
 
 
 def cross_validated_predictions(estimator: Any, X: Any, Y: Any, splits: Splits, *,
@@ -276,6 +319,8 @@ def score_correlations(correlations: np.ndarray, ceiling: np.ndarray | float | N
         per_split = _nanmedian_rows(correlations * np.abs(correlations) / safe_c)
         ceiling_value = _nanmedian(safe_c)
     error = float(np.std(per_split, ddof=1) / np.sqrt(n_splits)) if n_splits > 1 else math.nan
+    if n_splits > 1:
+        extra["error_kind"] = SPLIT_ERROR
     return Score(value=_nanmedian(per_neuroid), raw=_nanmedian(r), ceiling=ceiling_value, error=error,
                  per_neuroid=label_neuroids(per_neuroid, responses), per_split=per_split, extra=extra)
 
@@ -287,6 +332,7 @@ def _brain_score_summary(correlations: np.ndarray, ceiling: np.ndarray | float |
     per_split = _nanmedian_rows(correlations)
     raw = float(np.mean(per_split))
     extra: dict[str, Any] = {"n_neuroids": n_neuroids, "n_splits": n_splits, "aggregation": "brain-score",
+                             "error_kind": BRAIN_SCORE_SPLIT_ERROR,
                              "units": {"raw": "Pearson r", "ceiling": "Pearson r", "value": "(r / ceiling)^2"}}
     error = float(np.std(per_split) / np.sqrt(n_splits))
     per_neuroid = label_neuroids(_nanmean_rows(correlations), responses)
@@ -320,13 +366,15 @@ def encoding_score(
     ceiling: np.ndarray | float | None = None,
     summarize: Callable[[Any], Any] | None = None,
     aggregation: str = "neuroid-median",
+    groups: np.ndarray | None = None,
 ) -> Score:
     """The encoding entry point: held-out correlations of ``estimator`` (cloned per split) summarised as a `Score`.
 
     ``source`` are `Features` (stimulus × unit), ``target`` `Responses` (stimulus × neuroid, repetitions
     averaged with NaN-aware means when present), aligned by ``stimulus_id``; seeded ``n_splits``-fold CV
     unless ``splits`` are given. With ``summarize``, ``extra["fitted"]`` lists its result per split.
-    ``aggregation`` names the summary (:data:`AGGREGATIONS`, see :func:`score_correlations`).
+    ``aggregation`` names the summary (:data:`AGGREGATIONS`, see :func:`score_correlations`). ``groups`` (one
+    label per stimulus row) are the units a bootstrap resamples (default: rows); see :func:`recording_held_out`.
 
     >>> from brainalign.data.synthetic import simulated_brain
     >>> from brainalign.mapping.linear import LinearRegression
@@ -338,6 +386,12 @@ def encoding_score(
     splits = resolve_splits(len(Y), splits, n_splits, seed)
     result = cross_validated_predictions(estimator, X, Y, splits, summarize=summarize)
     score = score_correlations(result.correlations(), ceiling, responses, aggregation)
+    records = _RECORDS.get()
+    if records is not None:
+        aggregate = (brain_score_aggregate(ceiling) if aggregation == "brain-score"  # type: ignore[arg-type]
+                     else median_of_split_means(None if ceiling is None else np.asarray(ceiling, dtype=float)))
+        records.append(HeldOut(result, aggregate,
+                               None if groups is None else [np.asarray(groups)[test] for _, test in result.splits]))
     if summarize is not None:
         score.extra["fitted"] = result.fitted
     config = get_config()

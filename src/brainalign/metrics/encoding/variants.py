@@ -46,6 +46,7 @@ from brainalign.mapping.ridge import CV, DEFAULT_ALPHAS, DEFAULT_CV, RidgeCV
 from brainalign.metrics.ceilings.reliability import internal_consistency
 from brainalign.metrics.encoding.engine import (
     BRAIN_SCORE_SEED,
+    SPLIT_ERROR,
     brain_score_splits,
     encoding_matrices,
     encoding_score,
@@ -165,7 +166,7 @@ def bidirectional_ridge_encoding(source: xr.DataArray, target: xr.DataArray, *,
     reverse = encoding_score(*swap_direction(source, target), ridge, "reverse-ridge", **common)
     per_split = (np.asarray(forward.per_split) + np.asarray(reverse.per_split)) / 2
     score = Score(value=(forward.raw + reverse.raw) / 2, per_split=per_split,
-                  extra={"forward": forward.raw, "reverse": reverse.raw})
+                  extra={"forward": forward.raw, "reverse": reverse.raw, "error_kind": SPLIT_ERROR})
     score.error = float(np.std(per_split, ddof=1) / np.sqrt(len(per_split)))
     score.provenance.update(forward.provenance, metric="bidirectional-ridge")
     return score
@@ -221,7 +222,7 @@ def spantime_encoding(source: xr.DataArray, target: xr.DataArray, *, regression:
     sample_splits = [(np.flatnonzero(np.isin(stimulus_of_sample, train)),
                       np.flatnonzero(np.isin(stimulus_of_sample, test))) for train, test in splits]
     return encoding_score(features, responses, estimator, f"spantime-{regression}", splits=sample_splits, seed=seed,
-                          ceiling=ceiling)
+                          ceiling=ceiling, groups=stimulus_of_sample)
 
 
 spantime_ridge_encoding = register_metric("spantime-ridge")(functools.partial(spantime_encoding, regression="ridge"))

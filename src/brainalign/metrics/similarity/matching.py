@@ -28,11 +28,17 @@ import xarray as xr
 from scipy.optimize import linear_sum_assignment
 
 from brainalign.core.backend import asarray, namespace, to_numpy
-from brainalign.core.errors import InvalidInputError
+from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.core.labels import align, average_repetitions, check_finite
 from brainalign.core.score import Score
 from brainalign.mapping.cv import Splits
-from brainalign.metrics.encoding.engine import label_neuroids, resolve_splits, undefined_reason, undefined_score
+from brainalign.metrics.encoding.engine import (
+    SPLIT_ERROR,
+    label_neuroids,
+    resolve_splits,
+    undefined_reason,
+    undefined_score,
+)
 from brainalign.metrics.registry import register_metric
 
 
@@ -45,10 +51,10 @@ def correlation_matrix(x: Any, y: Any) -> Any:
     >>> correlation_matrix(np.array([[1., 0.], [2., 0.], [3., 0.]]), np.array([[3.], [2.], [1.]])).round(6).tolist()
     [[-1.0], [0.0]]
     """
-    return _standardise(x).T @ _standardise(y)
+    return unit_norm_columns(x).T @ unit_norm_columns(y)
 
 
-def _standardise(x: Any) -> Any:
+def unit_norm_columns(x: Any) -> Any:
     """Columns centred and scaled to unit norm (constant columns become 0)."""
     xp = namespace(x)
     centred = x - xp.mean(x, axis=0, keepdims=True)
@@ -150,24 +156,39 @@ def soft_assignment(similarity: Any, epsilon: float = 0.05) -> Any:
     return sinkhorn(1 - similarity, epsilon) * similarity.shape[1]
 
 
-def _cross_validated_matching(
+MATCHINGS = ("one-to-one", "semi-matching", "soft-matching")
+
+
+def matching_splits(
     source: xr.DataArray,
     target: xr.DataArray,
-    assign: Callable[[Any], Any],
     metric: str,
     *,
-    splits: Splits | None,
-    n_splits: int,
-    seed: int,
-    ceiling: None,
-) -> Score:
-    """Fit the assignment on training stimuli, score each neuroid's assignment-weighted correlation on test stimuli.
+    epsilon: float = 0.05,
+    splits: Splits | None = None,
+    n_splits: int = 5,
+    seed: int = 0,
+    ceiling: None = None,
+) -> tuple[Score, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    """Fit the assignment of ``metric`` (:data:`MATCHINGS`; soft matching with ``epsilon``) on training stimuli,
+    score each neuroid's assignment-weighted correlation on test stimuli: the `Score` and, per split, the
+    (unit × neuroid assignment, test features, test responses) it was computed from (empty when undefined).
 
     The splits are the encoding engine's (seeded ``n_splits`` folds unless ``splits`` are given); fewer than 4
     stimuli, or constant features or responses, give NaN with one warning.
+
+    >>> from brainalign.data.synthetic import simulated_brain
+    >>> brain = simulated_brain(n_stimuli=40, n_features=6, n_neuroids=3)
+    >>> score, held_out = matching_splits(brain.features, brain.responses, "semi-matching")
+    >>> len(held_out), [a.shape for a in held_out[0]]
+    (5, [(6, 3), (8, 6), (8, 3)])
     """
+    if metric not in MATCHINGS:
+        raise UnknownNameError("matching", metric, MATCHINGS)
     if ceiling is not None:
         raise InvalidInputError(f"{metric} takes no ceiling; normalise the per-neuroid scores yourself")
+    assign: Callable[[Any], Any] = {"one-to-one": one_to_one_assignment, "semi-matching": semi_assignment,
+                                    "soft-matching": lambda s: soft_assignment(s, epsilon)}[metric]
     source, target = align(average_repetitions(source), average_repetitions(target))
     check_finite(source, "features")
     check_finite(target, "responses")
@@ -175,30 +196,32 @@ def _cross_validated_matching(
                                                      if k in source.attrs}}
     reason = undefined_reason(source.values, target.values)
     if reason is not None:
-        return undefined_score(reason, metric, **{k: v for k, v in provenance.items() if k != "metric"})
+        return undefined_score(reason, metric, **{k: v for k, v in provenance.items() if k != "metric"}), []
     x, y = asarray(source), asarray(target)
     n = x.shape[0]
     if splits is None and (n_splits < 2 or n_splits > n // 2):  # every test fold needs 2 stimuli for a correlation
         raise InvalidInputError(f"n_splits must be between 2 and n_stimuli / 2 = {n // 2}; got {n_splits}")
     splits = resolve_splits(n, splits, n_splits, seed)
     xp = namespace(x)
-    per_split = []
+    per_split, held_out = [], []
     for train, test in splits:
         train_index = xp.asarray(train, device=getattr(x, "device", None))
         test_index = xp.asarray(test, device=getattr(x, "device", None))
         weights = asarray(assign(correlation_matrix(xp.take(x, train_index, axis=0), xp.take(y, train_index, axis=0))))
-        test_correlation = correlation_matrix(xp.take(x, test_index, axis=0), xp.take(y, test_index, axis=0))
-        per_split.append(to_numpy(xp.sum(weights * test_correlation, axis=0)))
+        x_test, y_test = xp.take(x, test_index, axis=0), xp.take(y, test_index, axis=0)
+        per_split.append(to_numpy(xp.sum(weights * correlation_matrix(x_test, y_test), axis=0)))
+        held_out.append((to_numpy(weights), to_numpy(x_test), to_numpy(y_test)))
     per_split_neuroid = np.stack(per_split).astype(float)
     split_means = per_split_neuroid.mean(axis=1)
-    return Score(
+    score = Score(
         value=split_means.mean(),
         error=split_means.std(ddof=1) / math.sqrt(len(splits)) if len(splits) > 1 else math.nan,
         per_neuroid=label_neuroids(per_split_neuroid.mean(axis=0), target),
         per_split=split_means,
-        extra={"n_splits": len(splits)},
+        extra={"n_splits": len(splits), **({"error_kind": SPLIT_ERROR} if len(splits) > 1 else {})},
         provenance=provenance,
     )
+    return score, held_out
 
 
 @register_metric("one-to-one")
@@ -214,8 +237,8 @@ def one_to_one_metric(
     >>> round(score.value, 5), score.per_neuroid.values.round(5).tolist()
     (1.0, [1.0, 1.0, 1.0])
     """
-    return _cross_validated_matching(source, target, one_to_one_assignment, "one-to-one", splits=splits,
-                                     n_splits=n_splits, seed=seed, ceiling=ceiling)
+    return matching_splits(source, target, "one-to-one", splits=splits, n_splits=n_splits, seed=seed,
+                           ceiling=ceiling)[0]
 
 
 @register_metric("semi-matching")
@@ -230,8 +253,8 @@ def semi_matching_metric(
     >>> round(semi_matching_metric(brain.signal, brain.signal).value, 5)
     1.0
     """
-    return _cross_validated_matching(source, target, semi_assignment, "semi-matching", splits=splits,
-                                     n_splits=n_splits, seed=seed, ceiling=ceiling)
+    return matching_splits(source, target, "semi-matching", splits=splits, n_splits=n_splits, seed=seed,
+                           ceiling=ceiling)[0]
 
 
 @register_metric("soft-matching")
@@ -249,5 +272,5 @@ def soft_matching_metric(
     >>> round(soft_matching_metric(brain.signal, brain.signal, epsilon=0.01).value, 3)
     1.0
     """
-    return _cross_validated_matching(source, target, lambda s: soft_assignment(s, epsilon), "soft-matching",
-                                     splits=splits, n_splits=n_splits, seed=seed, ceiling=ceiling)
+    return matching_splits(source, target, "soft-matching", epsilon=epsilon, splits=splits, n_splits=n_splits,
+                           seed=seed, ceiling=ceiling)[0]
