@@ -233,6 +233,11 @@ def score(
 
             def compute(layer: str) -> Score:
                 return bench(loaded)
+        elif bench.target == "properties":  # single-unit properties: the benchmark records each layer itself
+            layers = list(layers) if layers else list(loaded.card.default_layers)
+
+            def compute(layer: str) -> Score:
+                return bench(loaded, layer)
         else:
             layers = list(layers) if layers else list(loaded.card.default_layers)
             features = benchmark_features(loaded, bench, layers, batch_size=batch_size, device=device,
