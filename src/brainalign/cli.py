@@ -28,6 +28,7 @@ app = typer.Typer(help="How brain-like is this network's representation, where, 
 models_app = typer.Typer(help="Browse the model catalog.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(insilico_app, name="insilico")
+app.command("run")(__import__("brainalign.cli_run", fromlist=["run"]).run)  # `brainalign run` (cli_run.py)
 # Piped output (CI logs, `| tee`) gets a wide table instead of rich's 80-column default.
 console = Console(width=None if sys.stdout.isatty() else 160)
 

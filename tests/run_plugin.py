@@ -1,0 +1,50 @@
+"""Benchmarks for the `brainalign run` tests, imported by every worker (``--import tests/run_plugin.py``).
+
+Three simulated benchmarks (tests/grid_job.py): two show the same stimuli (one feature extraction for both), the
+third another stimulus set. Their metric, ``sleepy-ridge``, is ridge after a short sleep, so a test can kill a run
+between cells. `write_model` writes a 4-layer model file (``net.py:make``).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from brainalign.benchmarks.registry import register_benchmark  # noqa: E402
+from brainalign.data.stimuli import StimulusSet  # noqa: E402
+from brainalign.metrics.registry import get_metric, register_metric  # noqa: E402
+from grid_job import TEXTS, SimulatedBenchmark, factory_source  # noqa: E402
+
+SLEEP_S = 0.15
+
+
+@register_metric("sleepy-ridge")
+def sleepy_ridge(source, target, **options):
+    """Ridge (the registered metric) after ``SLEEP_S`` seconds."""
+    time.sleep(SLEEP_S)
+    return get_metric("ridge")(source, target, **options)
+
+
+@dataclass(frozen=True)
+class OtherStimuliBenchmark(SimulatedBenchmark):
+    """The same texts under another stimulus-set identifier: another fingerprint, so another extraction."""
+
+    def stimulus_set(self) -> StimulusSet:
+        return StimulusSet("sim-other", TEXTS, texts=TEXTS, modality="text")
+
+
+BENCHMARKS = (SimulatedBenchmark("Sim.V4-sleepy-ridge", "Sim", "V4", "sleepy-ridge", "responses"),
+              SimulatedBenchmark("Sim.IT-sleepy-ridge", "Sim", "IT", "sleepy-ridge", "responses"),
+              OtherStimuliBenchmark("Sim.V1-sleepy-ridge", "Sim", "V1", "sleepy-ridge", "responses"))
+for _benchmark in BENCHMARKS:
+    register_benchmark(_benchmark)
+
+
+def write_model(folder: Path) -> str:
+    """Write ``folder/net.py`` (4 layers l1..l4 over the simulated texts); returns its model spec."""
+    (folder / "net.py").write_text(factory_source())
+    return f"{folder / 'net.py'}:make"
