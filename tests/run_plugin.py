@@ -7,8 +7,12 @@ between cells. `write_model` writes a 4-layer model file (``net.py:make``).
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,3 +52,34 @@ def write_model(folder: Path) -> str:
     """Write ``folder/net.py`` (4 layers l1..l4 over the simulated texts); returns its model spec."""
     (folder / "net.py").write_text(factory_source())
     return f"{folder / 'net.py'}:make"
+
+
+PLUGIN = Path(__file__).resolve()
+GRID_BENCHMARKS = tuple(b.identifier for b in BENCHMARKS)
+GRID_METRICS = ("sleepy-ridge", "ridge")  # 3 benchmarks x 2 metrics x 4 layers = 24 cells, 2 stimulus sets
+N_CELLS = 24
+
+
+def run_command(spec: str, store: str, workers: int = 1) -> list[str]:
+    """The ``brainalign run`` command line of the test grid."""
+    command = [sys.executable, "-m", "brainalign.cli", "run", "--import", str(PLUGIN), "-m", spec, "--store", store,
+               "--workers", str(workers)]
+    for identifier in GRID_BENCHMARKS:
+        command += ["-b", identifier]
+    for metric in GRID_METRICS:
+        command += ["--metric", metric]
+    return command
+
+
+def kill_at(command: list[str], rows: Callable[[], int], at: int, cwd: Path) -> int:
+    """Start ``command`` in its own process group, SIGKILL the group once ``rows()`` >= ``at``; the row count."""
+    job = subprocess.Popen(command, cwd=cwd, env=os.environ, start_new_session=True, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while rows() < at and time.monotonic() < deadline and job.poll() is None:
+        time.sleep(0.03)
+    os.killpg(job.pid, signal.SIGKILL)
+    output = job.communicate()[0].decode(errors="replace")
+    count = rows()
+    assert at <= count < N_CELLS, f"killed at {count} rows (wanted {at}..{N_CELLS - 1}): {output[-3000:]}"
+    return count

@@ -104,12 +104,13 @@ def _relative_model(base: Path, model: str) -> str:
 
 
 def import_plugins(imports: Sequence[str]) -> None:
-    """Import modules (dotted names) or ``.py`` files that register models, benchmarks or metrics."""
+    """Import modules (dotted names) or ``.py`` files that register models, benchmarks or metrics (a file
+    already imported under any name is not run again)."""
     for name in imports:
         if name.endswith(".py"):
             path = Path(name).resolve()
             module_name = f"brainalign_plugin_{path.stem}"
-            if module_name in sys.modules:
+            if module_name in sys.modules or _imported(path):
                 continue
             if not path.is_file():
                 raise InvalidInputError(f"import {name!r}: no such file")
@@ -119,6 +120,11 @@ def import_plugins(imports: Sequence[str]) -> None:
             spec.loader.exec_module(module)  # type: ignore[union-attr]
         else:
             importlib.import_module(name)
+
+
+def _imported(path: Path) -> bool:
+    """Whether the file ``path`` was already imported (under any module name): it is not run twice."""
+    return any(getattr(module, "__file__", None) == str(path) for module in list(sys.modules.values()))
 
 
 def with_metric(benchmark: Benchmark, metric: str) -> Benchmark:

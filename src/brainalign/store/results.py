@@ -69,7 +69,7 @@ class ResultsStore:
 
     def __init__(self, location: str | os.PathLike):
         url = store_url(location)
-        self.url = url.render_as_string(hide_password=True)
+        self.url = url.set(drivername=url.drivername.split("+")[0]).render_as_string(hide_password=True)
         self.path: Path | None = None
         if url.drivername == "sqlite":
             if not url.database:

@@ -48,7 +48,7 @@ def prepare(connection: sa.Connection) -> None:
     if "scores" not in tables:
         if tables and dialect == "sqlite":
             raise ForeignDatabaseError(sorted(tables))
-        SCORES.create(connection)
+        connection.execute(sa.schema.CreateTable(SCORES, if_not_exists=True))  # another opener may be first
         _set_version(connection)
         return
     columns = tuple(c["name"] for c in inspector.get_columns("scores"))
