@@ -12,15 +12,18 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import pandas as pd
+
 from brainalign.benchmarks.registry import register_benchmark  # noqa: E402
 from brainalign.data.stimuli import StimulusSet  # noqa: E402
-from brainalign.metrics.registry import get_metric, register_metric  # noqa: E402
+from brainalign.metrics.registry import get_metric, register_metric
+from brainalign.store.results import ResultsStore  # noqa: E402
 from grid_job import TEXTS, SimulatedBenchmark, factory_source  # noqa: E402
 
 SLEEP_S = 0.15
@@ -83,3 +86,22 @@ def kill_at(command: list[str], rows: Callable[[], int], at: int, cwd: Path) -> 
     count = rows()
     assert at <= count < N_CELLS, f"killed at {count} rows (wanted {at}..{N_CELLS - 1}): {output[-3000:]}"
     return count
+
+
+def kill_and_resume(store: str, folder: Path, points: Sequence[int], workers: int = 1) -> tuple[list[int], str]:
+    """Run the test grid into ``store``, SIGKILLed once at each of ``points`` stored rows (each run resuming the
+    previous one), then to the end; the row counts at the kills and the last run's output."""
+    command = run_command(write_model(folder), store, workers)
+    results = ResultsStore(store)
+    counts = [kill_at(command, lambda: len(results.stored_keys()), at, folder) for at in points]
+    finished = subprocess.run(command, cwd=folder, env=os.environ, capture_output=True, text=True, check=True)
+    return counts, finished.stdout
+
+
+def fresh_table(folder: Path) -> pd.DataFrame:
+    """The test grid run uninterrupted, in this process, into a new SQLite store: the reference table."""
+    from brainalign.runner.run import RunPlan, run
+
+    plan = RunPlan(models=(write_model(folder),), benchmarks=GRID_BENCHMARKS, metrics=GRID_METRICS,
+                   store=str(folder / "fresh.sqlite"), imports=(str(PLUGIN),), executor={"workers": 1})
+    return run(plan, progress=False).table
