@@ -50,6 +50,17 @@ def _config(folder: Path) -> str:
         f"PartitionName=debug Nodes={host} Default=YES MaxTime=INFINITE State=UP", ""])
 
 
+def _drain(timeout_s: float = 60) -> None:
+    """Cancel what is left and wait until SLURM forgets every job, so no job step outlives the daemons."""
+    subprocess.run(["scancel", "--user", "root"], capture_output=True)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        queue = subprocess.run(["squeue", "-h"], capture_output=True, text=True)
+        if queue.returncode != 0 or not queue.stdout.strip():
+            return
+        time.sleep(1)
+
+
 @pytest.fixture(scope="session")
 def slurm(tmp_path_factory):
     """munged, slurmctld and slurmd in the foreground (their pids are ours to stop); yields the partition."""
@@ -84,6 +95,7 @@ def slurm(tmp_path_factory):
             pytest.skip(f"SLURM did not come up (sinfo: {state!r}); logs: {logs}")
         yield "debug"
     finally:
+        _drain()
         for daemon in reversed(daemons):
             daemon.terminate()
             try:
