@@ -36,6 +36,20 @@ def sleepy_ridge(source, target, **options):
     return get_metric("ridge")(source, target, **options)
 
 
+GATE = "BRAINALIGN_TEST_GATE"  # environment variable: a file path
+GATED_CALLS: list[int] = []
+
+
+@register_metric("gated-ridge")
+def gated_ridge(source, target, **options):
+    """Ridge; from its third call in a process on, it waits until the file named by ``$BRAINALIGN_TEST_GATE``
+    exists (a test can interrupt a job after exactly two cells)."""
+    GATED_CALLS.append(1)
+    while len(GATED_CALLS) > 2 and not Path(os.environ.get(GATE, "/nonexistent")).exists():
+        time.sleep(0.05)
+    return get_metric("ridge")(source, target, **options)
+
+
 @dataclass(frozen=True)
 class OtherStimuliBenchmark(SimulatedBenchmark):
     """The same texts under another stimulus-set identifier: another fingerprint, so another extraction."""
@@ -47,7 +61,8 @@ class OtherStimuliBenchmark(SimulatedBenchmark):
 BENCHMARKS = (SimulatedBenchmark("Sim.V4-sleepy-ridge", "Sim", "V4", "sleepy-ridge", "responses"),
               SimulatedBenchmark("Sim.IT-sleepy-ridge", "Sim", "IT", "sleepy-ridge", "responses"),
               OtherStimuliBenchmark("Sim.V1-sleepy-ridge", "Sim", "V1", "sleepy-ridge", "responses"))
-for _benchmark in BENCHMARKS:
+GATED = SimulatedBenchmark("Sim.V4-gated-ridge", "Sim", "V4", "gated-ridge", "responses")
+for _benchmark in (*BENCHMARKS, GATED):
     register_benchmark(_benchmark)
 
 

@@ -95,8 +95,9 @@ def test_plan_from_toml_resolves_paths_and_names_bad_keys(tmp_path):
 def test_cli_run_prints_a_summary_and_exports(tmp_path, private_cache):
     spec = write_model(tmp_path)
     output = tmp_path / "run.csv"
-    result = CliRunner().invoke(app, ["run", "--import", str(PLUGIN), "-m", spec, "-b", GRID_BENCHMARKS[0],
-                                      "--store", str(tmp_path / "r.sqlite"), "--workers", "1", "-o", str(output)])
+    (tmp_path / "plan.toml").write_text(f'models = ["net.py:make"]\nbenchmarks = ["{GRID_BENCHMARKS[0]}"]\n'
+                                        f'imports = ["{PLUGIN}"]\nstore = "r.sqlite"\n[executor]\nworkers = 2\n')
+    result = CliRunner().invoke(app, ["run", str(tmp_path / "plan.toml"), "--workers", "1", "-o", str(output)])
     assert result.exit_code == 0, result.output
     assert "4 cells, 0 already stored, 4 computed" in result.output
     exported = pd.read_csv(output)

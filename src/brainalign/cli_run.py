@@ -9,6 +9,7 @@ cells done overall and a table summarises the run. Example::
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -65,7 +66,7 @@ def run(
         if plan_file is not None:
             plan = RunPlan.from_toml(plan_file, **flags)
             if execution:
-                plan = RunPlan(**{**plan.__dict__, "executor": {**plan.executor, **execution}})
+                plan = dataclasses.replace(plan, executor={**plan.executor, **execution})
         else:
             plan = RunPlan(**{k: v for k, v in flags.items() if v is not None}, executor=execution)
         if output is not None:
