@@ -171,7 +171,6 @@ class CellGroup:
     layers: tuple[str, ...] | None
     fingerprint: str
     cells: tuple[tuple, ...]  # store keys (tuples in KEY order) of the cells to compute
-    labels: tuple[tuple[str, str, str], ...]  # (model, layer, benchmark) per cell, for progress and summaries
     feature_cells: int = 0  # cells scored on extracted features (not behavioural read-outs)
     extractions: int = 0  # distinct layers whose features are not in the feature cache yet
 
@@ -245,7 +244,7 @@ def plan_groups(plan: RunPlan, store: ResultsStore) -> tuple[list[CellGroup], li
         for bench, pair in entries:
             by_stimuli.setdefault(fingerprints[bench.identifier], []).append((bench, pair))
         for fingerprint, members in by_stimuli.items():
-            cells, cell_labels, to_extract, feature_cells = [], [], set(), 0
+            cells, to_extract, feature_cells = [], set(), 0
             for bench, _ in members:
                 wanted = [bench.layer] if bench.target == "behaviour" else list(
                     plan.layers or loaded.card.default_layers)
@@ -255,7 +254,6 @@ def plan_groups(plan: RunPlan, store: ResultsStore) -> tuple[list[CellGroup], li
                     labels[key] = (loaded.card.identifier, layer, bench.identifier)
                     if key not in done:
                         cells.append(key)
-                        cell_labels.append(labels[key])
                         if bench.target != "behaviour":
                             to_extract.add(layer)
                             feature_cells += 1
@@ -265,7 +263,7 @@ def plan_groups(plan: RunPlan, store: ResultsStore) -> tuple[list[CellGroup], li
             cached = sum(cache.path(feature_key(loaded, layer, some, None, fingerprint)).exists()
                          for layer in to_extract)
             groups.append(CellGroup(spec, tuple(p[0] for _, p in members), tuple(p[1] for _, p in members),
-                                    plan.layers, fingerprint, tuple(cells), tuple(cell_labels), feature_cells,
+                                    plan.layers, fingerprint, tuple(cells), feature_cells,
                                     len(to_extract) - cached))
     return groups, keys, labels
 
