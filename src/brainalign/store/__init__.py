@@ -1,1 +1,1 @@
-"""Results database: every score row with its provenance (SQLite by default)."""
+"""Results database: every score row with its provenance (SQLite file by default, PostgreSQL by URL); export."""
