@@ -7,6 +7,7 @@ where either is missing or Chromium cannot start. ``BRAINALIGN_LEADERBOARD_SHOT=
 
 import os
 import shutil
+import subprocess
 import threading
 
 import pytest
@@ -16,16 +17,29 @@ from brainalign.report.leaderboard import build_site, serve
 pytestmark = pytest.mark.slow
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# the recipe's flags (../shared/recipes/headless-browser.md): no background connections on a closed network
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+
+
+def _install_chromium() -> None:
+    """Install Debian's chromium when missing and this is root with apt-get (as `.ci/run` on a fresh machine)."""
+    if os.path.exists(CHROMIUM) or os.geteuid() != 0 or shutil.which("apt-get") is None:
+        return
+    subprocess.run("DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium || "
+                   "(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)",
+                   shell=True, capture_output=True, text=True, timeout=900)
 
 
 @pytest.fixture(scope="module")
 def browser():
     sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install playwright)")
+    _install_chromium()
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
     with sync_api.sync_playwright() as playwright:
         try:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         except Exception as error:  # noqa: BLE001 - any launch failure means: no browser here
             pytest.skip(f"Chromium cannot start: {str(error).splitlines()[0]}")
         yield chromium
