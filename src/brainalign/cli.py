@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from brainalign.benchmarks.composite import expand_benchmarks
+from brainalign.cli_benchmark import app as benchmark_app
 from brainalign.cli_board import app as board_app
 from brainalign.cli_board import report_composites
 from brainalign.cli_insilico import app as insilico_app
@@ -32,6 +33,7 @@ models_app = typer.Typer(help="Browse the model catalog.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(insilico_app, name="insilico")
 app.add_typer(board_app)  # leaderboard, serve, composite
+app.add_typer(benchmark_app, name="benchmark")
 # Piped output (CI logs, `| tee`) gets a wide table instead of rich's 80-column default.
 console = Console(width=None if sys.stdout.isatty() else 160)
 

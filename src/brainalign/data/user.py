@@ -169,7 +169,8 @@ def from_arrays(
 ) -> UserDataset:
     """A `UserDataset` from stimuli and responses and/or RDM stacks (see the module docstring for the layouts).
 
-    ``region`` is one name for all neuroids or one per neuroid; ``subject`` one label per neuroid. RDM stacks
+    ``region`` is one name for all neuroids or one per neuroid (labelled responses with a ``region`` coordinate
+    keep theirs unless ``region`` is a sequence); ``subject`` one label per neuroid. RDM stacks
     belong to ``region`` (a name), or give a ``{region: stack}`` mapping. ``stimulus_ids`` default to the
     stimulus set's ids (file stems for paths, ``stim0000``... for arrays and texts). ``dims`` names the array's
     dims when they are not ``stimulus, neuroid[, repetition[, time]]``.
@@ -275,7 +276,9 @@ def _responses(values: Any, stimuli: StimulusSet, region: str | Sequence[str], s
         raise InvalidInputError(f"responses have {values.shape[0]} stimuli (shape {values.shape}) but there are "
                                 f"{len(stimuli)} stimuli")
     n = values.shape[tuple(dims).index(NEUROID)] if NEUROID in dims else 0
-    labels = {"region": [region] * n if isinstance(region, str) else list(region)}
+    labels: dict[str, list[Any]] = {}
+    if not (isinstance(region, str) and "region" in neuroid_coords):  # labelled responses keep their regions
+        labels["region"] = [region] * n if isinstance(region, str) else list(region)
     if subject is not None:
         labels["subject"] = list(subject)
     for name, given in labels.items():
