@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -191,6 +192,36 @@ def from_arrays(
         rdms = {region: rdms}
     stacks = {str(name): _rdm(stack, stimulus_set) for name, stack in (rdms or {}).items()}
     return UserDataset(identifier, stimulus_set, labelled, stacks, species=species, modality=modality)
+
+
+def responses_from_trials(trials: Any, trial_stimulus: Sequence[str], stimulus_ids: Sequence[str] | None = None,
+                          neuroid_coords: Mapping[str, Sequence[Any]] | None = None) -> xr.DataArray:
+    """`Responses` from one row per trial ``(trial, neuroid)``: trials of the same stimulus become repetitions in
+    trial order, NaN-padded to the most repeated stimulus (2-D when every stimulus has one trial).
+    ``stimulus_ids`` (default: the trials' stimuli in first-seen order) must each have a trial.
+
+    >>> responses_from_trials([[1.0], [2.0], [3.0]], ["b", "a", "b"]).values[:, 0].tolist()
+    [[1.0, 3.0], [2.0, nan]]
+    """
+    rows = np.asarray(trials, dtype=float)
+    labels = [str(s) for s in trial_stimulus]
+    if rows.ndim != 2 or len(labels) != len(rows):
+        raise InvalidInputError(f"trials have shape {rows.shape} for {len(labels)} trial stimulus labels; "
+                                "expected (trial, neuroid) with one label per trial")
+    ids = [str(s) for s in (stimulus_ids if stimulus_ids is not None else dict.fromkeys(labels))]
+    counts = Counter(labels)
+    unknown, never = sorted(set(labels) - set(ids)), [s for s in ids if s not in counts]
+    if unknown or never:
+        raise InvalidInputError(f"trial labels {unknown[:5]} are not stimulus ids; {len(never)} stimuli have no trial "
+                                f"(e.g. {never[:3]})")
+    if labels == ids:
+        return make_responses(rows, ids, neuroid_coords=neuroid_coords)
+    values = np.full((len(ids), rows.shape[1], max(counts.values())), np.nan)
+    position, seen = {s: i for i, s in enumerate(ids)}, Counter[str]()
+    for label, row in zip(labels, rows, strict=True):
+        values[position[label], :, seen[label]] = row
+        seen[label] += 1
+    return make_responses(values, ids, dims=(STIMULUS, NEUROID, REPETITION), neuroid_coords=neuroid_coords)
 
 
 def _stimulus_set(stimuli: Any, ids: Sequence[str] | None, identifier: str) -> StimulusSet:

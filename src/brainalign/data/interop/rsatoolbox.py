@@ -14,7 +14,6 @@ True
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -22,8 +21,9 @@ import pandas as pd
 import xarray as xr
 
 from brainalign.core.errors import InvalidInputError
-from brainalign.core.labels import NEUROID, REPETITION, STIMULUS, STIMULUS_ID, make_responses, stimulus_ids
+from brainalign.core.labels import NEUROID, REPETITION, STIMULUS, STIMULUS_ID, stimulus_ids
 from brainalign.data.rdm import RDM
+from brainalign.data.user import responses_from_trials
 
 _RDM_INDEX = "index"  # the descriptor rsatoolbox adds to every RDMs / Dataset
 
@@ -76,13 +76,4 @@ def from_rsatoolbox_dataset(dataset: Any, stimulus_key: str = STIMULUS_ID) -> xr
                                 f"{sorted(dataset.obs_descriptors)}")
     labels = [str(s) for s in dataset.obs_descriptors[stimulus_key]]
     channels = {k: list(v) for k, v in dataset.channel_descriptors.items() if k != _RDM_INDEX}
-    measurements = np.asarray(dataset.measurements, dtype=float)
-    ids = list(dict.fromkeys(labels))
-    if len(ids) == len(labels):
-        return make_responses(measurements, ids, neuroid_coords=channels)
-    values = np.full((len(ids), measurements.shape[1], max(Counter(labels).values())), np.nan)
-    row, seen = {s: i for i, s in enumerate(ids)}, Counter[str]()
-    for label, measurement in zip(labels, measurements, strict=True):
-        values[row[label], :, seen[label]] = measurement
-        seen[label] += 1
-    return make_responses(values, ids, dims=(STIMULUS, NEUROID, REPETITION), neuroid_coords=channels)
+    return responses_from_trials(dataset.measurements, labels, neuroid_coords=channels)
