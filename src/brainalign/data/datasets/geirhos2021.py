@@ -10,7 +10,6 @@ every file is checked against a digest this module vouches for.
 
 from __future__ import annotations
 
-import copy
 import re
 from functools import cached_property
 from pathlib import Path
@@ -18,10 +17,9 @@ from typing import Any
 
 import pandas as pd
 
-from brainalign.core.config import cache_dir, mirror_dirs
-from brainalign.core.errors import InvalidInputError, OfflineError, UnknownNameError
-from brainalign.data.dataset import Dataset
-from brainalign.data.fetch import RemoteFile, fetch
+from brainalign.core.errors import InvalidInputError, UnknownNameError
+from brainalign.data.fetch import RemoteFile
+from brainalign.data.manifest import ManifestDataset
 from brainalign.data.registry import register_dataset
 from brainalign.data.stimuli import StimulusSet
 
@@ -71,7 +69,7 @@ def _texture(imagename: str) -> str:
 
 
 @register_dataset
-class Geirhos2021(Dataset):
+class Geirhos2021(ManifestDataset):
     """Human decisions of the 17 model-vs-human experiments.
 
     ``trials(experiment)`` is the trial table; ``stimulus_set(experiment=...)`` the images of cue-conflict, edge
@@ -95,33 +93,10 @@ class Geirhos2021(Dataset):
     regions = ("behavior",)
     experiments = EXPERIMENTS
 
-    def info(self) -> dict[str, Any]:
-        """As `Dataset.info`, without fetching: ``n_files`` is ``None`` while the manifest is in no mirror or cache
-        (listing datasets never downloads)."""
-        if self._local_manifest() is not None:
-            return super().info()
-        listing = copy.copy(self)
-        listing.__dict__["files"] = ()  # the cached_property's slot, on a copy only
-        return {**Dataset.info(listing), "n_files": None}
+    manifest = _SUMS
 
-    def _local_manifest(self) -> Path | None:
-        """SHA256SUMS in a mirror or the cache (not yet verified), else ``None``."""
-        candidates = [m / self.folder / _SUMS.path for m in mirror_dirs()]
-        candidates.append(cache_dir("data", self.folder) / _SUMS.path)
-        return next((c for c in candidates if c.is_file()), None)
-
-    @cached_property
-    def files(self) -> tuple[RemoteFile, ...]:  # type: ignore[override]
-        """Every file of the dataset with its public address and the sha256 listed in the verified SHA256SUMS."""
-        if self._local_manifest() is None:
-            raise OfflineError(f"{self.identifier}'s file manifest {_SUMS.path} has no public address: set "
-                               f"BRAINALIGN_MIRROR to a folder holding {self.folder}/{_SUMS.path} (see the data "
-                               "README); searched mirrors: "
-                               f"{', '.join(map(str, mirror_dirs())) or 'none set'}")
-        lines = fetch(self.folder, _SUMS).read_text().splitlines()
-        listed = (line.split(maxsplit=1) for line in lines if line.strip())
-        return (_SUMS, *(RemoteFile(p.removeprefix("./"), _url(p.removeprefix("./")), sha) for sha, p in
-                         ((sha, path.strip()) for sha, path in listed)))
+    def file_url(self, path: str) -> str:
+        return _url(path)
 
     def trials(self, experiment: str) -> pd.DataFrame:
         """One row per trial of ``experiment``: subject, session, trial, rt, imagename, category (the truth),
