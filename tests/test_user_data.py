@@ -97,3 +97,22 @@ def test_different_data_get_different_identifiers():
     a = from_arrays(["a", "b", "c"], rng.normal(size=(3, 2))).benchmark("ridge")
     b = from_arrays(["a", "b", "c"], rng.normal(size=(3, 2))).benchmark("ridge")
     assert a.identifier != b.identifier and a.identifier.endswith(".brain-ridge")
+
+
+def test_stimuli_as_folder_paths_videos_and_texts(tmp_path):
+    from PIL import Image
+
+    for i in (2, 10, 1):
+        Image.new("RGB", (3, 3), (i, 0, 0)).save(tmp_path / f"im{i}.png")
+    values = np.arange(6.0).reshape(3, 2)
+    folder = from_arrays(tmp_path, values, identifier="mine")
+    assert folder.stimulus_set().stimulus_ids == ["mine/im1", "mine/im2", "mine/im10"]  # natural order
+    paths = from_arrays([tmp_path / "im10.png", tmp_path / "im1.png", tmp_path / "im2.png"], values)
+    assert paths.stimulus_set().stimulus_ids == ["im10", "im1", "im2"] and paths.stimulus_set().modality == "image"
+    for name in ("a.mp4", "b.mp4"):
+        (tmp_path / name).write_bytes(b"")
+    videos = from_arrays([str(tmp_path / "a.mp4"), str(tmp_path / "b.mp4")], values[:2], stimulus_ids=["v1", "v2"])
+    assert videos.stimulus_set().modality == "video" and videos.stimulus_set().stimulus_ids == ["v1", "v2"]
+    texts = from_arrays(["one", "two", "three"], values, dims=("stimulus", "neuroid"))
+    assert texts.stimulus_set().texts == ["one", "two", "three"]
+    np.testing.assert_array_equal(texts.responses("brain").values, values)
