@@ -55,3 +55,16 @@ def test_errors_name_the_mismatch(betas):
         read_nifti_betas(folder / "betas.nii.gz", folder / "mask.nii.gz", list("abcd"))
     with pytest.raises(InvalidInputError, match=r"mask values \[2\] have no entry in labels"):
         read_nifti_betas(folder / "betas.nii.gz", folder / "mask.nii.gz", list("abcde"), labels={1: "V1"})
+
+
+def test_voxel_values_written_back_onto_the_grid(betas):
+    from brainalign.data.interop.nifti import write_nifti_map
+
+    data, mask, folder = betas
+    r = read_nifti_betas(folder / "betas.nii.gz", folder / "mask.nii.gz", list("abcde"))
+    write_nifti_map(r.isel(stimulus=3), folder / "mask.nii.gz", folder / "map.nii.gz", fill=0.0)
+    written = nib.load(folder / "map.nii.gz")
+    np.testing.assert_allclose(written.get_fdata(), np.where(mask != 0, data[..., 3], 0.0))
+    np.testing.assert_array_equal(written.affine, AFFINE)
+    with pytest.raises(InvalidInputError, match="needs 1-D values"):
+        write_nifti_map(r, folder / "mask.nii.gz", folder / "bad.nii")

@@ -1,4 +1,4 @@
-"""fMRI betas in NIfTI files + a mask → voxel `Responses`.
+"""fMRI betas in NIfTI files + a mask → voxel `Responses`; per-voxel values (scores) → a NIfTI map.
 
 Betas are one 4-D image (x × y × z × volume) or a list of 3-D images (one per volume); ``volumes`` names the
 stimulus of each volume (default: the ids themselves, one volume each). Volumes of the same stimulus become
@@ -17,6 +17,7 @@ are kept; with ``labels`` (mask value → region name) each voxel is labelled wi
 
 from __future__ import annotations
 
+import gzip
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -25,6 +26,8 @@ import numpy as np
 import xarray as xr
 
 from brainalign.core.errors import InvalidInputError
+from brainalign.core.labels import NEUROID
+from brainalign.core.storage import atomic_path
 from brainalign.data.user import responses_from_trials
 
 Image = str | os.PathLike | Any  # a path or a nibabel image
@@ -69,6 +72,37 @@ def read_nifti_betas(betas: Image | Sequence[Image], mask: Image, stimulus_ids: 
     ids = [str(s) for s in stimulus_ids]
     coords = {"voxel_i": voxels[:, 0], "voxel_j": voxels[:, 1], "voxel_k": voxels[:, 2], "region": region_of}
     return responses_from_trials(timecourse, volumes, ids, neuroid_coords=coords)
+
+
+def write_nifti_map(values: xr.DataArray, reference: Image, path: str | os.PathLike, fill: float = np.nan) -> Any:
+    """Write one value per voxel (a ``neuroid`` array with ``voxel_i/j/k`` coordinates, e.g. a Score's
+    ``per_neuroid`` or one stimulus's responses) into a 3-D NIfTI on ``reference``'s grid; other voxels ``fill``.
+
+    >>> import numpy as np, nibabel as nib, tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> ref = nib.Nifti1Image(np.ones((2, 2, 1), "int16"), np.eye(4))
+    >>> r = read_nifti_betas([ref], ref, ["a"])
+    >>> img = write_nifti_map(r.isel(stimulus=0) * 5, ref, folder / "map.nii.gz")
+    >>> nib.load(folder / "map.nii.gz").get_fdata()[..., 0].tolist()
+    [[5.0, 5.0], [5.0, 5.0]]
+    """
+    import nibabel as nib
+
+    missing = [c for c in ("voxel_i", "voxel_j", "voxel_k") if c not in values.coords]
+    if values.ndim != 1 or missing:
+        raise InvalidInputError(f"a voxel map needs 1-D values along '{NEUROID}' with voxel_i/j/k coordinates; "
+                                f"got dims "
+                                f"{values.dims}, missing {missing}")
+    grid = _image(reference)
+    volume = np.full(grid.shape[:3], fill, dtype=float)
+    volume[values["voxel_i"].values, values["voxel_j"].values, values["voxel_k"].values] = values.values
+    image = nib.Nifti1Image(volume, grid.affine)
+    if not str(path).endswith((".nii", ".nii.gz")):
+        raise InvalidInputError(f"NIfTI maps are written as .nii or .nii.gz; got {path}")
+    content = image.to_bytes()
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(gzip.compress(content) if str(path).endswith(".gz") else content)
+    return image
 
 
 def _image(image: Image) -> Any:
