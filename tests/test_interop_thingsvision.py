@@ -58,3 +58,17 @@ def test_errors_name_the_problem(tmp_path):
     (tmp_path / "empty" / "features.pt").write_bytes(b"")
     with pytest.raises(InvalidInputError, match=r"no thingsvision features .*found \['features.pt'\]"):
         read_thingsvision_features(tmp_path / "empty")
+
+
+@pytest.mark.parametrize("fmt", ["npy", "txt", "hdf5"])
+def test_written_features_read_back(tmp_path, fmt):
+    from brainalign.core.labels import make_features
+    from brainalign.data.interop.thingsvision import write_thingsvision_features
+
+    features = make_features(VALUES, ["set/a", "set/b", "set/c", "set/d"], layer="fc")
+    path = write_thingsvision_features(features, tmp_path / fmt, fmt)
+    assert path.name == f"features.{fmt}" and (tmp_path / fmt / "file_names.txt").read_text().split() == [
+        "set/a", "set/b", "set/c", "set/d"]
+    back = read_thingsvision_features(tmp_path / fmt, layer="fc")
+    np.testing.assert_allclose(back.values, VALUES)
+    assert back["stimulus_id"].values.tolist() == features["stimulus_id"].values.tolist()

@@ -1,11 +1,12 @@
-"""thingsvision's saved features as `Features`.
+"""thingsvision's saved features ↔ `Features`.
 
 thingsvision (``thingsvision.utils.storing.save_features``) writes one layer's features into a folder as
 ``features.npy``, ``features.txt`` (``numpy.savetxt``), ``features.hdf5`` (dataset ``features``) or ``features.mat``
 (key ``features``, or one key per image when ``file_names.txt`` is present), or, when memory runs out, as
 numbered splits ``features_01.npy`` ... (hdf5: datasets ``features_01`` ... in ``features.hdf5``). Its data loader
-writes the image files in extraction order to ``file_names.txt``; their stems, prefixed ``<identifier>/`` as
-`StimulusSet.from_folder` does, are the stimulus ids unless ``stimulus_ids`` are given.
+writes the image files in extraction order to ``file_names.txt``; without their image suffix, prefixed
+``<identifier>/`` as `StimulusSet.from_folder` does, they are the stimulus ids unless ``stimulus_ids`` are given.
+:func:`write_thingsvision_features` writes `Features` in the same layout (ids as ``file_names.txt``).
 
 >>> import tempfile, pathlib, numpy as np
 >>> folder = pathlib.Path(tempfile.mkdtemp())
@@ -28,9 +29,13 @@ import xarray as xr
 
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import make_features
+from brainalign.core.labels import stimulus_ids as labelled_ids
+from brainalign.core.storage import atomic_path
+from brainalign.data.stimuli import IMAGE_SUFFIXES
 
 FORMATS = ("npy", "txt", "hdf5", "mat")
 _SPLIT = re.compile(r"features_(\d+)")
+_SUFFIX = re.compile(r"\.(" + "|".join(s.lstrip(".") for s in IMAGE_SUFFIXES) + r")$", re.IGNORECASE)
 
 
 def read_thingsvision_features(folder: str | os.PathLike, stimulus_ids: Sequence[str] | None = None, *,
@@ -46,11 +51,37 @@ def read_thingsvision_features(folder: str | os.PathLike, stimulus_ids: Sequence
         if names is None:
             stimulus_ids = [str(i) for i in range(len(values))]
         else:
-            stimulus_ids = [f"{identifier}/{Path(n).stem}" if identifier else Path(n).stem for n in names]
+            stems = [_SUFFIX.sub("", n) for n in names]
+            stimulus_ids = [f"{identifier}/{stem}" if identifier else stem for stem in stems]
     if len(stimulus_ids) != len(values):
         raise InvalidInputError(f"{folder}: {len(values)} feature rows (shape {values.shape}) but {len(stimulus_ids)} "
                                 "stimulus ids" + (" in file_names.txt" if names is not None else ""))
     return make_features(values, stimulus_ids, layer=layer, model=model)
+
+
+def write_thingsvision_features(features: xr.DataArray, folder: str | os.PathLike, file_format: str = "npy") -> Path:
+    """Write `Features` in thingsvision's layout: ``features.<file_format>`` (npy, txt or hdf5) and the stimulus ids
+    as ``file_names.txt``, so thingsvision's tools (and :func:`read_thingsvision_features`) read them back."""
+    if file_format not in ("npy", "txt", "hdf5"):
+        raise InvalidInputError(f"file_format {file_format!r}; valid: npy, txt, hdf5")
+    values, ids = np.asarray(features.values), labelled_ids(features, "features")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"features.{file_format}"
+    with atomic_path(path) as tmp:
+        if file_format == "npy":
+            with tmp.open("wb") as handle:
+                np.save(handle, values)
+        elif file_format == "txt":
+            np.savetxt(tmp, values)
+        else:
+            import h5py
+
+            with h5py.File(tmp, "w") as h5:
+                h5.create_dataset("features", data=values)
+    with atomic_path(folder / "file_names.txt") as tmp:
+        tmp.write_text("".join(f"{s}\n" for s in ids))
+    return path
 
 
 def _file_names(folder: Path) -> list[str] | None:
