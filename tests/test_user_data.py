@@ -67,8 +67,21 @@ def test_nan_padded_repetitions_and_time():
     responses = data.responses("EEG")
     assert responses.dims == ("stimulus", "neuroid", "repetition", "time")
     assert responses["time"].values.tolist() == [0.0, 0.1]
-    with pytest.raises(InvalidInputError, match="time-resolved"):
-        data.benchmark("ridge")
+    with pytest.raises(InvalidInputError, match="time-resolved benchmarks .* have no ceiling"):
+        data.benchmark("ridge", ceiling="split-half")
+
+
+def test_time_resolved_benchmark_peaks_where_the_features_explain_the_responses():
+    rng = np.random.default_rng(6)
+    latent = rng.normal(size=(40, 5))
+    values = rng.normal(size=(40, 8, 3))  # stimulus, neuroid, time: only time point 1 carries the latent signal
+    values[:, :, 1] = latent @ rng.normal(size=(5, 8)) + 0.1 * rng.normal(size=(40, 8))
+    ids = [f"t{i}" for i in range(40)]
+    data = from_arrays([f"text {i}" for i in range(40)], values, stimulus_ids=ids, dims=("stimulus", "neuroid", "time"),
+                       times=[-0.1, 0.1, 0.3])
+    score = data.benchmark("ridge")(make_features(latent, ids))
+    assert score.extra["peak_time"] == 0.1 and score.value > 0.8
+    assert abs(score.extra["time_course"][0]) < 0.3 and abs(score.extra["time_course"][2]) < 0.3
 
 
 def test_errors_name_the_mismatch(tmp_path):

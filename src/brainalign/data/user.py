@@ -19,6 +19,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections import Counter
@@ -103,8 +104,9 @@ class UserDataset(Dataset):
         """A `Benchmark` scoring models against ``region`` (default: the only region) with ``metric``.
 
         ``metric="rsa"`` compares RDMs (the given stacks, or RDMs of the responses); other metrics fit
-        ``responses``. ``ceiling="split-half"`` normalises an encoding score by split-half reliability across
-        repetitions. The identifier holds a content hash, so results of different data never mix.
+        ``responses``, time-resolved ones at every time point (value = the peak, as `TimeResolvedBenchmark`).
+        ``ceiling="split-half"`` normalises an encoding score by split-half reliability across repetitions. The
+        identifier holds a content hash, so results of different data never mix.
         """
         from brainalign.metrics.registry import list_metrics
 
@@ -123,11 +125,13 @@ class UserDataset(Dataset):
         if ceiling is not None and REPETITION not in self.responses(region).dims:
             raise InvalidInputError(f"ceiling 'split-half' needs repetitions; region {region!r} responses have dims "
                                     f"{self.responses(region).dims}")
+        kind = UserBenchmark
         if target == "responses" and TIME in self.responses(region).dims:
-            raise InvalidInputError(f"region {region!r} responses are time-resolved {self.responses(region).dims}; "
-                                    "select a time bin (responses.isel(time=t)) before from_arrays")
+            if ceiling is not None:
+                raise InvalidInputError("time-resolved benchmarks score the peak of a time course and have no ceiling")
+            kind = _time_resolved_benchmark_class()
         name = identifier or f"{self.identifier}-{self.sha256()[:12]}.{region}-{metric}"
-        return UserBenchmark(name, self.identifier, region, metric, target, metric_options=metric_options,
+        return kind(name, self.identifier, region, metric, target, metric_options=metric_options,
                              ceiling=ceiling, description=f"user data {self.identifier} ({self.sha256()[:12]})",
                              source=self)
 
@@ -152,6 +156,14 @@ class UserBenchmark(Benchmark):
         if self.source is None:
             raise InvalidInputError(f"user benchmark {self.identifier!r} holds no dataset")
         return self.source
+
+
+@functools.cache
+def _time_resolved_benchmark_class() -> type[UserBenchmark]:
+    """`UserBenchmark` scored as a `TimeResolvedBenchmark` (imported on first use: it loads the neural benchmarks)."""
+    from brainalign.benchmarks.neural import TimeResolvedBenchmark
+
+    return type("UserTimeResolvedBenchmark", (UserBenchmark, TimeResolvedBenchmark), {"__module__": __name__})
 
 
 def from_arrays(
