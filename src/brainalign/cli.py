@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from brainalign.benchmarks.composite import expand_benchmarks
+from brainalign.cli_benchmark import app as benchmark_app
 from brainalign.cli_board import app as board_app
 from brainalign.cli_board import report_composites
 from brainalign.cli_compare import app as compare_app
@@ -36,6 +37,7 @@ app.add_typer(insilico_app, name="insilico")
 app.add_typer(board_app)  # leaderboard, serve, composite
 app.add_typer(compare_app, name="compare")
 app.command("run")(run_command)  # `brainalign run` (cli_run.py)
+app.add_typer(benchmark_app, name="benchmark")
 # Piped output (CI logs, `| tee`) gets a wide table instead of rich's 80-column default.
 console = Console(width=None if sys.stdout.isatty() else 160)
 

@@ -9,6 +9,8 @@ True
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from brainalign.benchmarks.benchmark import Benchmark
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.registry import Registry
@@ -60,7 +62,12 @@ for _benchmark in (
 
 
 def get_benchmark(identifier: str) -> Benchmark:
-    """The benchmark registered as ``identifier`` (error lists the valid identifiers)."""
+    """The benchmark registered as ``identifier`` (error lists the valid identifiers), or the one a benchmark file
+    at that path describes (``brainalign benchmark create``)."""
+    if identifier.endswith(".toml") and Path(identifier).is_file():
+        from brainalign.benchmarks.user import load_benchmark_file
+
+        return load_benchmark_file(identifier)
     return BENCHMARKS.get(identifier)
 
 

@@ -18,8 +18,8 @@ from typing import Any
 import pandas as pd
 
 from brainalign.core.errors import InvalidInputError, UnknownNameError
-from brainalign.data.dataset import Dataset
-from brainalign.data.fetch import RemoteFile, fetch
+from brainalign.data.fetch import RemoteFile
+from brainalign.data.manifest import ManifestDataset
 from brainalign.data.registry import register_dataset
 from brainalign.data.stimuli import StimulusSet
 
@@ -69,7 +69,7 @@ def _texture(imagename: str) -> str:
 
 
 @register_dataset
-class Geirhos2021(Dataset):
+class Geirhos2021(ManifestDataset):
     """Human decisions of the 17 model-vs-human experiments.
 
     ``trials(experiment)`` is the trial table; ``stimulus_set(experiment=...)`` the images of cue-conflict, edge
@@ -93,13 +93,10 @@ class Geirhos2021(Dataset):
     regions = ("behavior",)
     experiments = EXPERIMENTS
 
-    @cached_property
-    def files(self) -> tuple[RemoteFile, ...]:  # type: ignore[override]
-        """Every file of the dataset with its public address and the sha256 listed in the verified SHA256SUMS."""
-        lines = fetch(self.folder, _SUMS).read_text().splitlines()
-        listed = (line.split(maxsplit=1) for line in lines if line.strip())
-        return (_SUMS, *(RemoteFile(p.removeprefix("./"), _url(p.removeprefix("./")), sha) for sha, p in
-                         ((sha, path.strip()) for sha, path in listed)))
+    manifest = _SUMS
+
+    def file_url(self, path: str) -> str:
+        return _url(path)
 
     def trials(self, experiment: str) -> pd.DataFrame:
         """One row per trial of ``experiment``: subject, session, trial, rt, imagename, category (the truth),

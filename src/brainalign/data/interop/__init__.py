@@ -1,1 +1,1 @@
-"""Readers for other toolboxes' files (Net2Brain's RDM and feature folders)."""
+"""Readers and converters for other toolboxes: Net2Brain, Brain-Score, rsatoolbox, thingsvision, NIfTI betas."""
