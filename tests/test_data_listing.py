@@ -25,3 +25,17 @@ def test_geirhos_info_with_mirror_counts_files(shared_data, monkeypatch):
     monkeypatch.setattr(urllib.request, "urlopen", _no_download)
     sums = (shared_data / "geirhos2021" / "SHA256SUMS").read_text().splitlines()
     assert Geirhos2021().info()["n_files"] == 1 + sum(1 for line in sums if line.strip())
+
+
+def test_cli_list_datasets_without_mirror_lists_every_dataset(monkeypatch, private_cache):
+    from typer.testing import CliRunner
+
+    from brainalign.cli import app
+    from brainalign.data.registry import list_datasets
+
+    monkeypatch.setenv("BRAINALIGN_MIRROR", "")
+    monkeypatch.setattr(urllib.request, "urlopen", _no_download)
+    result = CliRunner().invoke(app, ["list", "datasets"], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    for name in list_datasets():
+        assert name[:12] in result.output

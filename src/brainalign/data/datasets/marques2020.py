@@ -12,7 +12,6 @@ Every file is checked against the sha256 listed in the folder's ``SHA256SUMS``, 
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Any
 
 import h5py
@@ -21,9 +20,9 @@ import pandas as pd
 import xarray as xr
 
 from brainalign.core.errors import UnknownNameError
-from brainalign.data.dataset import Dataset
-from brainalign.data.fetch import RemoteFile, fetch
+from brainalign.data.fetch import RemoteFile
 from brainalign.data.gratings import grating_stimulus_set
+from brainalign.data.manifest import ManifestDataset
 from brainalign.data.registry import register_dataset
 from brainalign.data.stimuli import StimulusSet, extract_images
 
@@ -59,7 +58,7 @@ def _bins(value: Any) -> np.ndarray:
 
 
 @register_dataset
-class Marques2020(Dataset):
+class Marques2020(ManifestDataset):
     """Macaque V1 property distributions: ``properties(source)`` is a neuroid × neuronal_property DataArray.
 
     >>> import os, pathlib
@@ -83,13 +82,11 @@ class Marques2020(Dataset):
     visual_degrees = STIMULUS_DEGREES
     sources = tuple(SOURCES)
 
-    @cached_property
-    def files(self) -> tuple[RemoteFile, ...]:  # type: ignore[override]
-        """Every file with its public address and the sha256 listed in the verified SHA256SUMS."""
-        lines = fetch(self.folder, _SUMS).read_text().splitlines()
-        listed = [line.split(maxsplit=1) for line in lines if line.strip()]
-        return (_SUMS, *(RemoteFile(path.strip().removeprefix("./"), _URL + path.strip().removeprefix("./"), sha)
-                         for sha, path in listed))
+    manifest = _SUMS
+
+    def file_url(self, path: str) -> str:
+        """The public address of ``path`` in brainio_collection at the pinned commit."""
+        return _URL + path
 
     def properties(self, source: str) -> xr.DataArray:
         """The neurons' properties measured in ``source`` (see `SOURCES`), neuroid × neuronal_property.
