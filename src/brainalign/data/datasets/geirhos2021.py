@@ -89,6 +89,8 @@ class Geirhos2021(ManifestDataset):
                 "shape bias improves accuracy and robustness. ICLR.")
     license = "trials: MIT (model-vs-human); images: CC-BY-4.0 (texture-vs-shape)"
     species = "human"
+    # Brain-Score's Geirhos2021 benchmarks show the images at 3 degrees (brendel.Geirhos2021*, _visual_degrees = 3)
+    visual_degrees = 3.0
     modality = "behavior"
     regions = ("behavior",)
     experiments = EXPERIMENTS
