@@ -83,31 +83,35 @@ def test_cached_extraction_with_workers_equals_serial_memory_extraction(model, s
 
 
 def test_next_batches_decode_while_the_model_runs(model, stimuli):
-    """Decoding (0.05 s an image, 0.1 s a batch) hides behind the forward pass (0.1 s a batch): with workers the
-    run saves most of the 0.45 s spent decoding the batches after the first."""
-    forwards: list[tuple[float, float]] = []
+    """The first forward pass waits until an image of a later batch starts decoding: with worker threads that
+    happens (decoding overlaps the forward pass, in another thread); decoding in the calling thread cannot.
+    Synchronised with events, not timed: the wait's timeout only bounds a failing run."""
+    first_batch = 2
+    later_decode = threading.Event()
+    overlapped: list[bool] = []
 
-    def slow_forward(_module, _inputs):
-        begin = time.perf_counter()
-        time.sleep(0.1)
-        forwards.append((begin, time.perf_counter()))
+    class Watched(SlowImages):
+        def load_image(self, i: int) -> Image.Image:
+            if i >= first_batch:
+                later_decode.set()
+            return super().load_image(i)
 
-    Extractor(model, batch_size=2, cache=False, progress=False, workers=0).extract(stimuli)  # warm-up
-    elapsed, logs = {}, {}
-    handle = model.module.register_forward_pre_hook(slow_forward)
+    def first_forward_waits(_module, _inputs):
+        if not overlapped:
+            overlapped.append(later_decode.wait(timeout=0 if workers == 0 else 30))
+
+    handle = model.module.register_forward_pre_hook(first_forward_waits)
     try:
         for workers in (0, 2):
-            forwards.clear()
-            logs[workers] = SlowImages(stimuli, delay=0.05)
-            begin = time.perf_counter()
-            Extractor(model, batch_size=2, cache=False, progress=False, workers=workers).extract(logs[workers])
-            elapsed[workers] = time.perf_counter() - begin
+            later_decode.clear()
+            overlapped.clear()
+            watched = Watched(stimuli, delay=0.0)
+            Extractor(model, batch_size=first_batch, cache=False, progress=False, workers=workers).extract(watched)
+            assert overlapped == [workers > 0]
+            decoding_threads = {thread for *_, thread in watched.log}
+            assert (threading.get_ident() in decoding_threads) == (workers == 0)
     finally:
         handle.remove()
-    first_forward = forwards[0]
-    assert any(first_forward[0] < start and end < first_forward[1] for _, _, start, end, _ in logs[2].log)
-    assert threading.get_ident() not in {thread for *_, thread in logs[2].log}
-    assert elapsed[2] < elapsed[0] - 0.25
 
 
 def test_decoding_error_in_a_worker_reaches_the_caller(model, stimuli):

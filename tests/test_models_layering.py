@@ -66,7 +66,7 @@ def test_models_modules_import_one_way_and_use_no_private_names():
 
 def test_model_sources_come_from_one_registry_that_packages_extend(tmp_path):
     assert set(MODEL_SOURCES.names()) == {"torchvision", "timm", "transformers", "sentence-transformers", "onnx",
-                                          "user"}
+                                          "user", "audio", "clip", "cornet"}
 
     class Constant(SourceModel):
         def layer_names(self):
@@ -81,7 +81,7 @@ def test_model_sources_come_from_one_registry_that_packages_extend(tmp_path):
     fields = dict(identifier="const", source="constant", architecture="constant", family="MLP", task="demo",
                   training_data="none", training_method="supervised", modality="text", parameters=0,
                   default_layers=["value"], input_size=0, weights="local", extra={"value": 4.0})
-    with pytest.raises(InvalidInputError, match="source 'constant' is not valid; valid: onnx, sentence-transformers"):
+    with pytest.raises(InvalidInputError, match="source 'constant' is not valid; valid: audio, clip, cornet, onnx, "):
         ModelCard(**fields)
     MODEL_SOURCES.register("constant", load_constant)
     try:
