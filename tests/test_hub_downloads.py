@@ -21,6 +21,7 @@ from brainalign.models.catalog import get_card
 from brainalign.models.compat import import_timm, import_torchvision
 from brainalign.models.loading import load_model
 from brainalign.models.sources.hub import copy_to_mirror, recorded_sha256_file, weights_path, weights_url
+from brainalign.models.sources.weights import load_state_dict_in_order
 from hub_server import HubServer
 
 
@@ -178,3 +179,11 @@ def test_hub_files_and_model_directories_come_from_the_mirror_first(hub, tmp_pat
     (directory / "config.json").write_text("{}")
     assert weights_path(get_card("gpt2")) == directory
     assert hub.requests["GET /timm/test_vit.r160_in1k/resolve/main/model.safetensors"] == 1
+
+
+def test_published_state_dicts_with_auxiliary_heads_load_by_name_without_them():
+    torch.manual_seed(4)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 2))
+    state = {"0.weight": torch.rand(2, 3), "0.bias": torch.rand(2), "aux1.fc.weight": torch.rand(5, 2)}
+    load_state_dict_in_order(net, state, get_card("googlenet.imagenet1k_v1"))
+    assert torch.equal(net[0].weight, state["0.weight"]) and torch.equal(net[0].bias, state["0.bias"])

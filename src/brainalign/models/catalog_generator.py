@@ -57,7 +57,8 @@ SELF_SUPERVISED = ("mae", "dino", "dinov2", "dinov3", "fcmae", "mim", "beit", "i
 CONTRASTIVE = ("clip", "siglip", "siglip2", "openai", "laion2b", "laion400m", "webli", "datacomp1b", "metaclip",
                "dfn2b", "dfn5b", "mclip", "mclip2", "cc12m", "merged2b", "datacompxl")
 # self-attention: query/key/value projections (an "attn" slot alone is often squeeze-excite or an Identity placeholder)
-QKV_NAMES = ("qkv", "q", "kv", "query", "q_proj", "qkv_proj", "to_qkv", "in_proj")
+QKV_NAMES = ("qkv", "qk", "q", "kv", "query", "q_proj", "qkv_proj", "to_qkv", "in_proj")
+AUX_HEADS = ("googlenet", "inception_v3")  # torchvision drops their auxiliary classifiers when loading weights
 MLP_PREFIXES = ("mixer_", "resmlp_", "gmlp_", "gmixer_")
 RECURRENT_PREFIXES = ("sequencer",)
 
@@ -144,6 +145,8 @@ def _torchvision_card(name: str, weights: Any, layers: list[str], video: bool, f
     }
     if name.startswith("vit_") and weights.meta["min_size"][0] != 224:  # SWAG ViTs: another patch grid
         card["extra"]["builder"] = {"image_size": int(weights.meta["min_size"][0])}
+    if name in AUX_HEADS:
+        card["extra"]["builder"] = {"aux_logits": False}
     if video:
         card["extra"].update(n_frames=16, temporal_pooling="mean")
     return card
@@ -310,12 +313,15 @@ def curated_cards() -> list[dict[str, Any]]:
 # ---- shared helpers ------------------------------------------------------------------------------------------------
 
 def _default_layers(module: torch.nn.Module, preferred: list[str] | None) -> list[str]:
-    """``preferred`` (a hand-made entry's layers) when all exist; else timm's ``feature_info`` modules or the
-    longest block list, thinned to `N_BLOCK_LAYERS` evenly spaced, plus the first pooling / final norm layer."""
-    names = dict(module.named_modules())
+    """``preferred`` (a hand-made entry's layers) when all exist; else timm's ``feature_info`` modules (once each,
+    never a ModuleList) or the longest block list, thinned to `N_BLOCK_LAYERS` evenly spaced, plus the first
+    pooling / final norm layer."""
+    names = {name: child for name, child in module.named_modules()
+             if not isinstance(child, torch.nn.ModuleList)}  # a ModuleList is never called: no output to read
     if preferred and all(layer in names for layer in preferred):
         return list(preferred)
-    stages = [info["module"] for info in getattr(module, "feature_info", []) or [] if info.get("module") in names]
+    infos = getattr(module, "feature_info", []) or []
+    stages = list(dict.fromkeys(info["module"] for info in infos if info.get("module") in names))
     if len(stages) < 2:
         blocks = _block_lists(module)
         stages = blocks[0][1] if blocks else []

@@ -85,10 +85,11 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
 
 
 def load_state_dict_in_order(module: torch.nn.Module, state: dict[str, torch.Tensor], card: ModelCard) -> None:
-    """Load ``state`` by name when the names match, else tensor by tensor in order (ported checkpoints)."""
+    """Load ``state`` by name when it holds every tensor of ``module`` (extra ones, e.g. auxiliary heads the
+    architecture was built without, are left out), else tensor by tensor in order (ported checkpoints)."""
     own = module.state_dict()
-    if set(state) == set(own):
-        module.load_state_dict(state)
+    if set(own) <= set(state):  # by name; extra tensors (e.g. auxiliary classifiers not built) are left out
+        module.load_state_dict({name: state[name] for name in own})
         return
     shapes_match = len(state) == len(own) and all(
         a.shape == b.shape for a, b in zip(state.values(), own.values(), strict=True))
