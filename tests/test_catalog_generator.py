@@ -33,7 +33,8 @@ def test_every_torchvision_weights_enum_is_in_the_catalog_with_its_hash_prefix()
         for weights in tv.models.get_model_weights(name):
             entry = BY_ID[f"{name}.{weights.name.lower()}"]
             assert entry["weights_file"] == weights.url and f"-{entry['weights_sha256']}." in weights.url
-            assert entry["parameters"] == weights.meta["num_params"]
+            if name not in catalog_generator.AUX_HEADS:  # those: test_zoo_forward.py counts the built network
+                assert entry["parameters"] == weights.meta["num_params"]
             assert entry["input_size"] == catalog_generator._first(weights.transforms().crop_size)
 
 

@@ -145,8 +145,11 @@ def _torchvision_card(name: str, weights: Any, layers: list[str], video: bool, f
     }
     if name.startswith("vit_") and weights.meta["min_size"][0] != 224:  # SWAG ViTs: another patch grid
         card["extra"]["builder"] = {"image_size": int(weights.meta["min_size"][0])}
-    if name in AUX_HEADS:
+    if name in AUX_HEADS:  # torchvision's num_params of inception_v3 counts the dropped auxiliary head
         card["extra"]["builder"] = {"aux_logits": False}
+        with torch.device("meta"):
+            built = import_torchvision().models.get_model(name, weights=None, aux_logits=False, init_weights=False)
+        card["parameters"] = sum(p.numel() for p in built.parameters())
     if video:
         card["extra"].update(n_frames=16, temporal_pooling="mean")
     return card
