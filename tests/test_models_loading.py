@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import re
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -105,6 +107,7 @@ def test_unknown_model_suggests_the_closest_name():
 def test_hub_weights_fail_offline_naming_url_and_target(monkeypatch, tmp_path):
     monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path))
     monkeypatch.setenv("BRAINALIGN_MIRROR", "")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
 
     def offline(*args, **kwargs):
         raise urllib.error.URLError("no network")
@@ -114,5 +117,7 @@ def test_hub_weights_fail_offline_naming_url_and_target(monkeypatch, tmp_path):
     card = ModelCard(**{**get_card("resnet18").as_dict(), "identifier": "resnet18_imagenet", "weights": "hub",
                         "weights_file": url, "weights_sha256": "f37072fd" + "0" * 56, "training_method": "supervised",
                         "training_data": "ImageNet-1k"})
-    with pytest.raises(OfflineError, match=f"{url} to {tmp_path / 'data' / 'weights' / 'resnet18-f37072fd.pth'}"):
+    target = Path(torch.hub.get_dir()) / "checkpoints" / "resnet18-f37072fd.pth"
+    with pytest.raises(OfflineError, match=re.escape(url)) as raised:
         load_model(card)
+    assert str(target) in str(raised.value) and "TORCH_HOME" in str(raised.value)

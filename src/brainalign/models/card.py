@@ -26,10 +26,11 @@ from brainalign.core.errors import InvalidInputError
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
-SOURCES = ("torchvision", "timm", "transformers", "open_clip", "sentence-transformers", "onnx", "user")  # built in
+SOURCES = ("torchvision", "timm", "transformers", "open_clip", "sentence-transformers", "onnx", "user",
+           "audio", "clip", "cornet")  # built in (audio, clip, cornet: models/sources/{audio,clip}.py, architectures/)
 FAMILIES = ("CNN", "ViT", "hybrid", "recurrent", "LLM", "multimodal", "MLP")
 TRAINING_METHODS = ("supervised", "self-supervised", "contrastive", "random")
-MODALITIES = ("image", "text", "video", "multimodal", "audio")
+MODALITIES = ("image", "text", "video", "audio", "multimodal")
 # offline: a file in an installed package; random: seeded random init (untrained); hub: download; local: a path on
 # this machine (weights_file, e.g. a user's checkpoint or model directory) or parameters handed over at run time
 WEIGHTS = ("offline", "random", "hub", "local")
@@ -50,8 +51,9 @@ class ModelCard:
     """A catalog entry. Taxonomy fields are validated against the tuples above.
 
     ``weights`` says where trained parameters come from: ``"offline"`` — ``weights_file`` inside the
-    installed ``weights_package``; ``"hub"`` — ``weights_file`` is a URL fetched like a data file (mirror,
-    cache, or a resumable download checked against ``weights_sha256``), or a Hugging Face hub id;
+    installed ``weights_package``; ``"hub"`` — ``weights_file`` is a URL (checked against ``weights_sha256``, the full
+    digest or the prefix torch.hub puts in file names) or ``hf://<org>/<name>[/<file>]`` on the Hugging Face hub at
+    ``weights_revision`` (see ``sources.hub``);
     ``"local"`` — ``weights_file`` is a path on this machine, or the parameters come with a user model;
     ``"random"`` — the architecture with a seeded random initialisation, untrained (then ``training_method`` is
     ``"random"``). ``training_status`` says in one word what the weights learned from (show it next to scores).
@@ -74,6 +76,7 @@ class ModelCard:
     weights_package: str | None = None
     weights_file: str | None = None
     weights_sha256: str | None = None
+    weights_revision: str | None = None
     resize_size: int | None = None
     mean: tuple[float, ...] = IMAGENET_MEAN
     std: tuple[float, ...] = IMAGENET_STD
@@ -132,5 +135,6 @@ def random_twin(card: ModelCard) -> ModelCard:
     return replace(
         card, identifier=card.identifier + RANDOM_SUFFIX, training_data="none", training_method="random",
         weights="random", weights_package=None, weights_file=None, weights_sha256=None,
+        weights_revision=None,
         notes=f"{card.identifier} architecture with a seeded random initialisation (untrained control)",
     )

@@ -1,4 +1,6 @@
-"""The model catalog: `ModelCard` entries read from ``catalog.toml``, looked up by name or searched by taxonomy.
+"""The model catalog: `ModelCard` entries read from ``catalog.toml`` (hand-made) and ``catalog_generated.json``
+(trained weights of torchvision, timm and curated Hugging Face models, written by
+`brainalign.models.catalog_generator`), looked up by name or searched by taxonomy.
 
 >>> get_card("efficientnet_lite0").weights, get_card("alexnet").training_status
 ('offline', 'random')
@@ -14,7 +16,9 @@ True
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import functools
+import json
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -25,6 +29,7 @@ from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.models.card import RANDOM_SUFFIX, ModelCard, random_twin
 
 CATALOG_FILE = Path(__file__).with_name("catalog.toml")
+GENERATED_FILE = Path(__file__).with_name("catalog_generated.json")
 TAXONOMY = ("source", "architecture", "family", "task", "training_data", "training_method", "modality", "weights",
             "training_status")
 COLUMNS = ("identifier", *TAXONOMY, "parameters", "input_size", "default_layers")
@@ -33,12 +38,14 @@ COLUMNS = ("identifier", *TAXONOMY, "parameters", "input_size", "default_layers"
 @functools.cache
 def _cards() -> dict[str, ModelCard]:
     with open(CATALOG_FILE, "rb") as f:
-        entries = tomllib.load(f)["model"]
+        entries = [(CATALOG_FILE, entry) for entry in tomllib.load(f)["model"]]
+    if GENERATED_FILE.is_file():
+        entries += [(GENERATED_FILE, entry) for entry in json.loads(GENERATED_FILE.read_text())]
     cards = {}
-    for entry in entries:
+    for path, entry in entries:
         card = ModelCard(**entry)
         if card.identifier in cards:
-            raise InvalidInputError(f"{CATALOG_FILE}: model {card.identifier!r} is listed twice")
+            raise InvalidInputError(f"{path}: model {card.identifier!r} is listed twice")
         cards[card.identifier] = card
     return cards
 
@@ -85,9 +92,10 @@ def has_model(identifier: str) -> bool:
 def search_models(query: str | None = None, **filters: Any) -> pd.DataFrame:
     """Catalog entries as a table, filtered by taxonomy and ranked by a fuzzy name ``query``.
 
-    ``filters``: any of ``TAXONOMY`` (case-insensitive equality; e.g. ``weights="random"`` or
-    ``training_status="ImageNet-1k"``) plus ``parameters_min`` / ``parameters_max``. ``query`` keeps entries
-    whose identifier or architecture contains it or resembles it (difflib ratio >= 0.6), best matches first.
+    ``filters``: any of ``TAXONOMY`` (case-insensitive equality, or a shell pattern with ``*``; e.g.
+    ``weights="random"``, ``training_status="ImageNet-1k"``, ``training_data="*ImageNet-21k*"``) plus
+    ``parameters_min`` / ``parameters_max``. ``query`` keeps entries whose identifier or architecture contains it
+    or resembles it (difflib ratio >= 0.6), best matches first.
 
     >>> search_models(weights="random", family="CNN", parameters_max=1_500_000).identifier.tolist()
     ['shufflenet_v2_x0_5', 'squeezenet1_0', 'squeezenet1_1']
@@ -114,7 +122,7 @@ def _passes(card: ModelCard, filters: dict[str, Any]) -> bool:
             return False
         if name == "parameters_max" and card.parameters > wanted:
             return False
-        if name in TAXONOMY and str(getattr(card, name)).lower() != str(wanted).lower():
+        if name in TAXONOMY and not fnmatch.fnmatchcase(str(getattr(card, name)).lower(), str(wanted).lower()):
             return False
     return True
 

@@ -23,9 +23,9 @@ import torch
 from brainalign.models.architectures.cornet import build_cornet
 from brainalign.models.card import ModelCard
 from brainalign.models.sources.base import ImagePreprocessing, LoadedModel
+from brainalign.models.sources.hub import weights_path
 from brainalign.models.sources.registry import MODEL_SOURCES
 from brainalign.models.sources.weights import (
-    hub_weights_path,
     load_state_dict,
     load_state_dict_in_order,
     offline_weights_path,
@@ -44,7 +44,7 @@ def load_cornet(card: ModelCard, device: str = "cpu", seed: int = 0) -> LoadedMo
     if card.weights == "random":
         checksum = f"random-seed{seed}"
     else:
-        locate = {"hub": hub_weights_path, "offline": offline_weights_path}.get(card.weights)
+        locate = {"hub": weights_path, "offline": offline_weights_path}.get(card.weights)
         path = locate(card) if locate else card.weights_file
         state = {name.removeprefix(DATA_PARALLEL_PREFIX): tensor for name, tensor in load_state_dict(path).items()}
         load_state_dict_in_order(module, state, card)

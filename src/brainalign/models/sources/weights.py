@@ -1,4 +1,4 @@
-"""Weights: files inside installed packages (offline), fetched files (hub), state-dict files and model directories on
+"""Weights: files inside installed packages (offline), state-dict files and model directories on
 this machine — located, loaded and identified by checksum.
 
 >>> import tempfile, pathlib, torch
@@ -19,7 +19,6 @@ import torch
 
 from brainalign.core.errors import InvalidInputError, OfflineError
 from brainalign.core.storage import content_hash, file_sha256, stat_key
-from brainalign.data.fetch import RemoteFile, fetch
 from brainalign.models.card import ModelCard
 
 STATE_DICT_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".safetensors")
@@ -63,15 +62,6 @@ def offline_weights_path(card: ModelCard) -> Path:
     return path
 
 
-def hub_weights_path(card: ModelCard) -> Path:
-    """The file behind the URL ``weights_file``, fetched like a data file: ``<mirror>/weights/<name>``, the
-    cache, or a resumable download, always checked against ``weights_sha256``."""
-    url = card.weights_file
-    if not card.weights_sha256:
-        raise InvalidInputError(f"model card {card.identifier!r}: weights downloaded from {url} need weights_sha256")
-    return fetch("weights", RemoteFile(url.rsplit("/", 1)[-1], url, card.weights_sha256))
-
-
 def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """The state dict in a file (torch pickle, tensors only, or safetensors), or in the one weights file of a
     directory; a checkpoint ``{"state_dict": ...}`` is unwrapped."""
@@ -95,10 +85,11 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
 
 
 def load_state_dict_in_order(module: torch.nn.Module, state: dict[str, torch.Tensor], card: ModelCard) -> None:
-    """Load ``state`` by name when the names match, else tensor by tensor in order (ported checkpoints)."""
+    """Load ``state`` by name when it holds every tensor of ``module`` (extra ones, e.g. auxiliary heads the
+    architecture was built without, are left out), else tensor by tensor in order (ported checkpoints)."""
     own = module.state_dict()
-    if set(state) == set(own):
-        module.load_state_dict(state)
+    if set(own) <= set(state):  # by name; extra tensors (e.g. auxiliary classifiers not built) are left out
+        module.load_state_dict({name: state[name] for name in own})
         return
     shapes_match = len(state) == len(own) and all(
         a.shape == b.shape for a, b in zip(state.values(), own.values(), strict=True))
