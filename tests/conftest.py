@@ -36,7 +36,7 @@ def code_hash(package: Path = PACKAGE) -> str:
     """SHA-256 (16 hex digits) of the sources in ``package`` that produce cached features and data."""
     digest = hashlib.sha256()
     for path in sorted(p for folder in FEATURE_CODE for p in (package / folder).rglob("*") if p.is_file()
-                       and p.suffix in {".py", ".toml"}):
+                       and p.suffix in {".py", ".toml", ".json"}):
         digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
