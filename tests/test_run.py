@@ -127,3 +127,11 @@ def test_store_locations_sqlite_url_and_bad_scheme(tmp_path):
         ResultsStore("mysql://u@h/db")
     with pytest.raises(InvalidInputError, match="cannot open results store postgresql://u:\\*\\*\\*@127.0.0.1:1/db"):
         ResultsStore("postgresql://u:secret@127.0.0.1:1/db")
+
+
+def test_a_composite_name_plans_its_member_benchmarks():
+    from brainalign.benchmarks.composite import expand_benchmarks
+
+    plan = RunPlan(models=("m",), benchmarks=("vision-neural",))
+    assert [bench.identifier for bench in plan_benchmarks(plan)] == expand_benchmarks(["vision-neural"])
+    assert len(plan_benchmarks(plan)) > 3

@@ -151,9 +151,12 @@ def plan_benchmarks(plan: RunPlan) -> list[Benchmark]:
 
 
 def _benchmark_entries(plan: RunPlan) -> list[tuple[Benchmark, tuple[str, str | None]]]:
-    """(benchmark, (listed identifier, metric or None)) per distinct benchmark of ``plan``, in plan order."""
+    """(benchmark, (listed identifier, metric or None)) per distinct benchmark of ``plan``, in plan order;
+    composite names (``vision``) stand for their members."""
+    from brainalign.benchmarks.composite import expand_benchmarks
+
     entries: dict[str, tuple[Benchmark, tuple[str, str | None]]] = {}
-    for identifier in plan.benchmarks:
+    for identifier in expand_benchmarks(list(plan.benchmarks)):
         bench = resolve_benchmark(identifier)
         for metric in plan.metrics or (None,):
             variant = bench if metric is None else with_metric(bench, metric)
