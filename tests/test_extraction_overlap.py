@@ -140,3 +140,12 @@ def test_bfloat16_autocast_on_cpu_is_close_and_cached_apart(model, stimuli, tmp_
 def test_bad_options_are_named(model, option, value, message):
     with pytest.raises(InvalidInputError, match=message):
         Extractor(model, cache=False, progress=False, **{option: value})
+
+
+def test_default_decodes_in_the_calling_thread_on_the_cpu(model):
+    """On a CPU the forward pass uses every core, so decoding threads are only the default on a GPU."""
+    from brainalign.models.extractor import GPU_WORKERS
+
+    assert Extractor(model, cache=False, progress=False).workers == 0
+    assert Extractor(model, cache=False, progress=False, workers=3).workers == 3
+    assert GPU_WORKERS >= 1

@@ -1,10 +1,13 @@
 """`Extractor`: run a model over a `StimulusSet` and return `Features` per layer — batched, streamed to a chunked
 on-disk cache (resumable), optionally reduced on the fly, with progress.
 
-Images of the next batches are decoded and preprocessed in worker threads while the model runs the current
+Images of the next batches can be decoded and preprocessed in worker threads while the model runs the current
 batch (``workers``), so file decoding costs no forward-pass time; batches still come out in order and the
-numbers are the same as without workers. ``precision`` runs the forward pass under autocast (``bfloat16`` or
-``float16``): faster on GPUs, slightly different numbers (part of the cache key).
+numbers are the same as without workers. By default workers are used only when the model runs on a GPU: on a
+CPU the forward pass already uses every core, and decoding threads slow it down (`benchmarks/bench_extraction.py`,
+efficientnet_lite0 on 640 Cowley images, 2 idle cores: 0.999 of a bare forward loop without workers, 0.91 with
+2). ``precision`` runs the forward pass under autocast (``bfloat16`` or ``float16``): faster on GPUs, slightly
+different numbers (part of the cache key).
 
 Layer outputs are read with forward hooks on named modules. Once every requested layer has
 produced its output the rest of the forward pass is skipped, so early layers of deep networks
@@ -47,7 +50,7 @@ from brainalign.models.sources.base import SourceModel
 from brainalign.models.sources.hooks import main_tensor
 
 PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
-DEFAULT_WORKERS = min(4, os.cpu_count() or 1)
+GPU_WORKERS = min(4, os.cpu_count() or 1)  # decoding threads beside a forward pass that runs on a GPU
 
 
 class Extractor:
@@ -61,8 +64,9 @@ class Extractor:
     into a chunked on-disk `FeatureStore` per layer, so memory holds one batch, not all stimuli, and a killed
     run resumes at the first unwritten batch. ``projection`` reduces each layer's batch on the fly (see
     `Projection`); its identity is part of the cache key. ``workers`` threads decode and preprocess the next
-    images during the forward pass (0: all in the calling thread). ``precision`` (``float32``, ``bfloat16``,
-    ``float16``) is the autocast type of the forward pass; features are always stored as float32.
+    images during the forward pass (0: all in the calling thread; None: ``GPU_WORKERS`` on a GPU, 0 on the CPU).
+    ``precision`` (``float32``, ``bfloat16``, ``float16``) is the autocast type of the forward pass; features are
+    always stored as float32.
     """
 
     def __init__(
@@ -74,7 +78,7 @@ class Extractor:
         cache: bool | FeatureCache = True,
         progress: bool = True,
         projection: Projection | None = None,
-        workers: int = DEFAULT_WORKERS,
+        workers: int | None = None,
         precision: str = "float32",
     ):
         self.model = load_model(model, device=device)
@@ -86,6 +90,8 @@ class Extractor:
         if batch_size < 1:
             raise InvalidInputError(f"batch_size must be >= 1; got {batch_size}")
         self.batch_size = batch_size
+        if workers is None:
+            workers = 0 if str(self.model.device).startswith("cpu") else GPU_WORKERS
         if workers < 0:
             raise InvalidInputError(f"workers must be >= 0; got {workers}")
         if precision not in PRECISIONS:
