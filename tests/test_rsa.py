@@ -44,6 +44,7 @@ def test_matches_rsatoolbox_with_ceiling():
     np.testing.assert_allclose(score.per_split, per_subject, atol=1e-5)  # float32 default
     assert score.raw == pytest.approx(per_subject.mean(), abs=1e-5)
     assert score.error == pytest.approx(stats.sem(per_subject), abs=1e-5)
+    assert score.extra["error_kind"] == "SEM over subjects"
     assert score.ceiling == pytest.approx(lower, abs=1e-10)
     assert score.value == pytest.approx(score.raw / lower)
     assert score.extra["percent_of_ceiling"] == pytest.approx(100 * score.raw / lower)
@@ -94,6 +95,7 @@ def test_net2brain_convention_by_hand_and_default_unchanged():
     assert score.extra["ceiling_upper"] == pytest.approx(unc, rel=1e-12)
     assert score.value == pytest.approx(100 * (r**2).mean() / lnc, rel=1e-12)
     assert score.error == pytest.approx(np.std(r**2, ddof=1) / np.sqrt(len(r)), rel=1e-12)
+    assert score.extra["error_kind"] == "SEM over subjects (of r²)"
     assert score.extra["significance"] == pytest.approx(stats.ttest_1samp(r**2, 0).pvalue, rel=1e-10)
     assert score.extra["p_value"] == pytest.approx(stats.ttest_1samp(r, 0).pvalue, rel=1e-10)
     assert score.extra["units"] == "% of LNC" and score.provenance["convention"] == "net2brain"

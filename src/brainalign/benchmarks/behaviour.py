@@ -87,7 +87,8 @@ def score_decisions(trials: pd.DataFrame, decisions: pd.Series, metric: str) -> 
                                  for a, b in itertools.combinations(by_subject.values(), 2)]))
         raw = float(np.mean(per_subject))
         return Score(raw / ceiling, raw=raw, ceiling=ceiling,
-                     error=float(np.std(per_subject, ddof=1) / np.sqrt(len(per_subject))), per_split=per_subject)
+                     error=float(np.std(per_subject, ddof=1) / np.sqrt(len(per_subject))), per_split=per_subject,
+                     extra={"error_kind": "SEM over subjects"})
     raise InvalidInputError(f"unknown behavioural metric {metric!r}; valid: {', '.join(_METRICS)}")
 
 

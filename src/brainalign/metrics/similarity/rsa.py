@@ -123,6 +123,7 @@ def rsa(
         per_split=per_subject,
         extra={"percent_of_ceiling": 100 * raw / lower, "ceiling_upper": upper, "n_subjects": subjects.n_rdms,
                "ceiling_reliable": reliable, "ceiling_agreement_p": agreement_p, "convention": convention,
+               "error_kind": "SEM over subjects",
                "units": "fraction of lower noise ceiling" if reliable else f"mean {comparison} r"},
         provenance=provenance,
     )
@@ -132,7 +133,8 @@ def _net2brain_score(subjects: RDM, per_subject: np.ndarray, comparison: str, pr
     """Net2Brain's R², SEM, significance and plain-mean noise ceilings (module docstring) from the r per subject."""
     squared = per_subject**2
     raw = float(squared.mean())
-    extra: dict[str, Any] = {"convention": "net2brain", "units": "R²", "r_per_subject": per_subject}
+    extra: dict[str, Any] = {"convention": "net2brain", "units": "R²", "r_per_subject": per_subject,
+                             "error_kind": "SEM over subjects (of r²)"}
     if subjects.n_rdms < 2 or math.isnan(raw):
         return Score(value=raw, raw=raw, per_split=squared, extra=extra, provenance=provenance)
     lower_r, upper_r = rdm_noise_ceiling_per_subject(subjects, comparison, pooling="plain-mean")
