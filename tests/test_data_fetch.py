@@ -187,3 +187,29 @@ def test_damaged_cache_copy_is_reported_and_downloaded_again(no_mirror, server):
     with pytest.warns(UserWarning, match=f"checksum mismatch for {re.escape(str(path))}.*deleted and downloaded"):
         assert fetch("toy", RemoteFile("sub/blob.bin", f"{base}/blob.bin", DIGEST)).read_bytes() == PAYLOAD
     assert requests == [None, None]
+
+
+def test_sha1_and_unpublished_checksums_are_checked_then_recorded(tmp_path, monkeypatch, private_cache):
+    mirror = tmp_path / "mirror"
+    (mirror / "mini").mkdir(parents=True)
+    (mirror / "mini" / "good.nc").write_bytes(b"good")
+    (mirror / "mini" / "bad.nc").write_bytes(b"tampered")
+    monkeypatch.setenv("BRAINALIGN_MIRROR", str(mirror))
+    good = RemoteFile("good.nc", "http://127.0.0.1:9/good.nc", sha1=hashlib.sha1(b"good").hexdigest())
+    assert fetch("mini", good).read_bytes() == b"good"
+    assert fetch("mini", good).read_bytes() == b"good"  # the second time through the recorded sha256
+    bad = RemoteFile("bad.nc", "http://127.0.0.1:9/bad.nc", sha1=hashlib.sha1(b"original").hexdigest())
+    with pytest.warns(UserWarning, match="bad.nc"), pytest.raises(ChecksumError, match=r"mirror/mini/bad.nc.*sha1"):
+        fetch("mini", bad)
+    missing = RemoteFile("gone.nc", "http://127.0.0.1:9/gone.nc", sha1="0" * 40)
+    with pytest.raises(OfflineError, match=r"http://127.0.0.1:9/gone.nc.*put it at .*mirror/mini/gone.nc"):
+        fetch("mini", missing)
+    form = RemoteFile("form.npy", "http://127.0.0.1:9/form", manual=True)
+    with pytest.raises(OfflineError, match=r"mini/form.npy is not here: download it from http://127.0.0.1:9/form"):
+        fetch("mini", form)
+    (mirror / "mini" / "form.npy").write_bytes(b"first")  # no published checksum: the first copy is recorded
+    assert fetch("mini", form).read_bytes() == b"first"
+    (mirror / "mini" / "form.npy").write_bytes(b"changed")
+    with pytest.warns(UserWarning, match="form.npy.*expected sha256"), \
+            pytest.raises(ChecksumError, match="download it from"):
+        fetch("mini", form)

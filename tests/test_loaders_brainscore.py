@@ -16,10 +16,10 @@ from PIL import Image
 
 from brainalign.benchmarks.benchmark import _load_target
 from brainalign.benchmarks.registry import get_benchmark
-from brainalign.core.errors import InvalidInputError, OfflineError
+from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import make_features, make_responses
 from brainalign.data.datasets.brainio import FreemanZiemba2013, MajajHong2015, MajajHong2015Temporal
-from brainalign.data.fetch import ChecksumError, RemoteFile
+from brainalign.data.fetch import RemoteFile
 from brainalign.data.interop.brainscore import (
     assembly_to_responses,
     read_assembly,
@@ -28,7 +28,6 @@ from brainalign.data.interop.brainscore import (
     write_responses,
     write_stimulus_set,
 )
-from brainalign.data.published import PublishedFile, fetch_published
 from brainalign.data.stimuli import StimulusSet
 from brainalign.metrics.encoding.variants import cross_regressed_correlation
 from brainalign.metrics.registry import get_metric
@@ -169,7 +168,7 @@ def majaj_miniature(tmp_path, monkeypatch, private_cache):
     images = _write_stimuli(folder, order, lambda s: f"{s}.png")
     (folder / "stimuli.csv").rename(folder / MajajHong2015.stimuli_csv)
     (folder / "stimuli.zip").rename(folder / MajajHong2015.stimuli_zip)
-    files = tuple(RemoteFile(f.path, "http://127.0.0.1:9/" + f.path, "sha1:" + _sha1(folder / f.path))
+    files = tuple(RemoteFile(f.path, "http://127.0.0.1:9/" + f.path, sha1=_sha1(folder / f.path))
                   for f in MajajHong2015.files)
     monkeypatch.setattr(MajajHong2015, "files", files)
     monkeypatch.setenv("BRAINALIGN_MIRROR", str(tmp_path / "mirror"))
@@ -211,7 +210,7 @@ def test_majajhong_temporal_benchmark_scores_each_time_bin(tmp_path, monkeypatch
     folder.mkdir(parents=True)
     expected, order = _brainio_miniature(folder / MajajHong2015Temporal.assembly, n_time_bins=3, n_stimuli=40)
     _write_stimuli(folder, order, lambda s: f"{s}.png")
-    files = tuple(RemoteFile(f.path, f.url, "sha1:" + _sha1(folder / f.path)) for f in MajajHong2015Temporal.files
+    files = tuple(RemoteFile(f.path, f.url, sha1=_sha1(folder / f.path)) for f in MajajHong2015Temporal.files
                   if f.path == MajajHong2015Temporal.assembly)
     monkeypatch.setattr(MajajHong2015Temporal, "files", files)
     monkeypatch.setenv("BRAINALIGN_MIRROR", str(tmp_path / "mirror"))
@@ -228,35 +227,9 @@ def test_majajhong_temporal_benchmark_scores_each_time_bin(tmp_path, monkeypatch
     _load_target.cache_clear()
 
 
-def test_fetch_names_a_corrupt_copy_and_where_to_put_a_missing_file(tmp_path, monkeypatch, private_cache):
-    mirror = tmp_path / "mirror"
-    (mirror / "mini").mkdir(parents=True)
-    (mirror / "mini" / "good.nc").write_bytes(b"good")
-    (mirror / "mini" / "bad.nc").write_bytes(b"tampered")
-    monkeypatch.setenv("BRAINALIGN_MIRROR", str(mirror))
-    good = PublishedFile("good.nc", "http://127.0.0.1:9/good.nc", hashlib.sha1(b"good").hexdigest())
-    assert fetch_published("mini", good).read_bytes() == b"good"
-    assert fetch_published("mini", good).read_bytes() == b"good"  # the second time through the recorded sha256
-    bad = PublishedFile("bad.nc", "http://127.0.0.1:9/bad.nc", hashlib.sha1(b"original").hexdigest())
-    with pytest.warns(UserWarning, match="bad.nc"), pytest.raises(ChecksumError, match=r"mirror/mini/bad.nc.*sha1"):
-        fetch_published("mini", bad)
-    missing = PublishedFile("gone.nc", "http://127.0.0.1:9/gone.nc", "0" * 40)
-    with pytest.raises(OfflineError, match=r"http://127.0.0.1:9/gone.nc.*put it at .*mirror/mini/gone.nc"):
-        fetch_published("mini", missing)
-    form = PublishedFile("form.npy", "http://127.0.0.1:9/form", manual=True)
-    with pytest.raises(OfflineError, match=r"mini/form.npy is not here: download it from http://127.0.0.1:9/form"):
-        fetch_published("mini", form)
-    (mirror / "mini" / "form.npy").write_bytes(b"first")  # no published checksum: the first copy is recorded
-    assert fetch_published("mini", form).read_bytes() == b"first"
-    (mirror / "mini" / "form.npy").write_bytes(b"changed")
-    with pytest.warns(UserWarning, match="form.npy.*expected sha256"), \
-            pytest.raises(ChecksumError, match="download it from"):
-        fetch_published("mini", form)
-
-
 def test_brainio_datasets_describe_their_sources():
     for dataset, regions in ((MajajHong2015, ("V4", "IT")), (FreemanZiemba2013, ("V1", "V2"))):
         assert dataset.regions == regions
-        assert all(f.url.startswith("https://brainio.") and f.sha256.startswith("sha1:") for f in dataset.files)
+        assert all(f.url.startswith("https://brainio.") and len(f.sha1) == 40 for f in dataset.files)
         for region in regions:
             assert get_benchmark(f"{dataset.identifier}.{region}-pls").dataset == dataset.identifier

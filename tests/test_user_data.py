@@ -129,3 +129,31 @@ def test_stimuli_as_folder_paths_videos_and_texts(tmp_path):
     texts = from_arrays(["one", "two", "three"], values, dims=("stimulus", "neuroid"))
     assert texts.stimulus_set().texts == ["one", "two", "three"]
     np.testing.assert_array_equal(texts.responses("brain").values, values)
+
+
+def test_from_folder_reads_videos_texts_and_labelled_npz(tmp_path):
+    from brainalign.data.dataset import Dataset
+
+    videos = tmp_path / "clips"
+    videos.mkdir()
+    for name in ("c10.mp4", "c2.mp4", "c1.mp4"):
+        (videos / name).write_bytes(b"")
+    rng = np.random.default_rng(6)
+    values = rng.normal(size=(3, 4, 2))
+    np.savez(tmp_path / "data.npz", responses=values, region=["V1", "V1", "IT", "IT"], subject=["a", "b", "a", "b"])
+    data = Dataset.from_folder(videos, tmp_path / "data.npz")
+    assert data.stimulus_set().modality == "video"
+    assert data.stimulus_set().stimulus_ids == ["clips/c1", "clips/c2", "clips/c10"]  # natural file order
+    np.testing.assert_array_equal(data.responses("IT").values, values[:, 2:])
+    assert list(data.responses("IT")["subject"].values) == ["a", "b"]
+    (tmp_path / "texts.txt").write_text("one\n\ntwo\nthree\n")
+    np.save(tmp_path / "plain.npy", values[..., 0])
+    texts = Dataset.from_folder(tmp_path / "texts.txt", tmp_path / "plain.npy", region="LANG")
+    assert texts.stimulus_set().texts == ["one", "two", "three"] and texts.regions == ("LANG",)
+    same = Dataset.from_arrays(["one", "two", "three"], values[..., 0], region="LANG", identifier="texts")
+    assert same.responses("LANG").values.tolist() == texts.responses("LANG").values.tolist()
+    with pytest.raises(InvalidInputError, match="must be a folder of images or videos, or a .txt file"):
+        Dataset.from_folder(videos / "c1.mp4", tmp_path / "plain.npy")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InvalidInputError, match=r"no image or video files in .*empty"):
+        Dataset.from_folder(tmp_path / "empty", tmp_path / "plain.npy")

@@ -30,16 +30,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import xarray as xr
-
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.storage import atomic_path, file_sha256
-from brainalign.data.stimuli import IMAGE_SUFFIXES, StimulusSet
-from brainalign.data.user import DEFAULT_REGION, UserBenchmark, from_arrays
+from brainalign.data.stimuli import IMAGE_SUFFIXES
+from brainalign.data.user import DEFAULT_REGION, RESPONSE_SUFFIXES, UserBenchmark, from_folder
 
 FORMAT = "brainalign.benchmark/1"
-RESPONSE_SUFFIXES = (".npy", ".npz", ".nc")
 
 
 def folder_sha256(folder: str | os.PathLike) -> str:
@@ -106,37 +102,13 @@ def _benchmark(spec: dict[str, Any], root: Path, where: str) -> UserBenchmark:
             raise InvalidInputError(f"{where}: {kind} {spec[kind]['path']} changed (sha256 {actual[:12]}..., the file "
                                     f"records {spec[kind]['sha256'][:12]}...); recreate the benchmark file")
     name, region = str(spec["name"]), str(spec["region"])
-    arrays = read_responses(responses)
-    data = from_arrays(StimulusSet.from_folder(stimuli, identifier=name), arrays.get("responses"),
-                       rdms=arrays.get("rdms"), region=arrays.get("region", region), subject=arrays.get("subject"),
-                       identifier=name)
+    data = from_folder(stimuli, responses, region=region, identifier=name)
     options = dict(spec.get("options", {}))
     key = hashlib.sha256(json.dumps([data.sha256(), spec["metric"], spec.get("ceiling"), options, region],
                                     sort_keys=True).encode()).hexdigest()[:12]
     benchmark = data.benchmark(spec["metric"], region=region, ceiling=spec.get("ceiling"),
                                identifier=f"{name}-{key}.{region}-{spec['metric']}", **options)
     return replace(benchmark, version=int(spec.get("version", 1)), description=f"benchmark file {where}")
-
-
-def read_responses(path: str | os.PathLike) -> dict[str, Any]:
-    """The arrays of a responses file: ``responses`` and/or ``rdms``, optional ``region`` / ``subject`` labels."""
-    path = Path(path)
-    if path.suffix == ".npy":
-        return {"responses": np.load(path, allow_pickle=False)}
-    if path.suffix == ".npz":
-        with np.load(path, allow_pickle=False) as content:
-            arrays = {key: content[key] for key in content.files}
-        unknown = sorted(set(arrays) - {"responses", "rdms", "region", "subject"})
-        if unknown or not {"responses", "rdms"} & set(arrays):
-            raise InvalidInputError(f"{path}: arrays {sorted(arrays)}; valid: responses and/or rdms, region, subject")
-        for label in ("region", "subject"):
-            if label in arrays:
-                arrays[label] = [str(v) for v in arrays[label]]
-        return arrays
-    if path.suffix == ".nc":
-        with xr.open_dataarray(path) as array:
-            return {"responses": array.load()}
-    raise InvalidInputError(f"responses file {path}: valid suffixes {', '.join(RESPONSE_SUFFIXES)}")
 
 
 def _relative(target: Path, base: Path) -> str:

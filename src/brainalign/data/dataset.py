@@ -13,6 +13,7 @@ brainalign.core.errors.UnknownNameError: unknown region 'V2'; valid: V1
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -21,7 +22,7 @@ import xarray as xr
 
 from brainalign.core.config import cache_dir
 from brainalign.core.errors import InvalidInputError, UnknownNameError
-from brainalign.data.fetch import RemoteFile, fetch
+from brainalign.data.fetch import RemoteFile, fetch, file_digest_once
 from brainalign.data.rdm import RDM
 from brainalign.data.stimuli import StimulusSet
 
@@ -43,6 +44,20 @@ class Dataset:
     regions: ClassVar[tuple[str, ...]]
     visual_degrees: ClassVar[float | None] = None
     files: ClassVar[tuple[RemoteFile, ...]] = ()
+
+    @staticmethod
+    def from_arrays(stimuli: Any, responses: Any = None, **options: Any) -> Dataset:
+        """Your own data as a dataset: `brainalign.data.user.from_arrays` (stimuli plus responses and/or RDMs)."""
+        from brainalign.data.user import from_arrays
+
+        return from_arrays(stimuli, responses, **options)
+
+    @staticmethod
+    def from_folder(stimuli: str | os.PathLike, responses: str | os.PathLike, **options: Any) -> Dataset:
+        """Your own data as a dataset: `brainalign.data.user.from_folder` (a stimulus folder and a responses file)."""
+        from brainalign.data.user import from_folder
+
+        return from_folder(stimuli, responses, **options)
 
     def stimulus_set(self, **selection: Any) -> StimulusSet:
         """The stimuli, in the order of the measured data."""
@@ -86,9 +101,6 @@ class Dataset:
                 return fetch(self.folder, remote)
         raise UnknownNameError(f"{self.identifier} file", path, [f.path for f in self.files])
 
-    def _sha256(self, path: str) -> str:
-        return next(f.sha256 for f in self.files if f.path == path)
-
     def _check_selection(self, selection: Mapping[str, Any], choices: Mapping[str, Iterable[str]]) -> None:
         """Raise unless every ``selection`` key is one of ``choices`` and its value one of that key's choices."""
         for key, value in selection.items():
@@ -102,5 +114,6 @@ class Dataset:
             raise UnknownNameError("region", region, self.regions)
 
     def _image_dir(self, source_path: str) -> Path:
-        """The cache folder for images decoded from dataset file ``source_path``, keyed by its checksum."""
-        return cache_dir("data", self.folder, "stimuli", f"{Path(source_path).stem}-{self._sha256(source_path)[:12]}")
+        """The cache folder for images decoded from dataset file ``source_path``, keyed by its sha256."""
+        digest = file_digest_once(self._fetch(source_path))
+        return cache_dir("data", self.folder, "stimuli", f"{Path(source_path).stem}-{digest[:12]}")

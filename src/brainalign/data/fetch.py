@@ -2,8 +2,18 @@
 
 A file is looked up, in order, in each mirror directory (``BRAINALIGN_MIRROR``) as ``<mirror>/<dataset>/<path>``,
 in the cache as ``cache_dir("data", dataset)/<path>``, and only then downloaded from its public URL into the
-cache. Every file is checked against its sha256 at least once per process before it is used (a digest is
-remembered only in memory, for the file's inode, size and times); a bad copy is reported and the next source tried.
+cache. Every copy is checked before it is used, against the strongest checksum there is:
+
+* the ``sha256`` the loader pins;
+* else the ``sha1`` its provider publishes (BrainIO's catalog);
+* else none at all (files handed out through a form, such as the Algonauts 2023 release of NSD): the first copy
+  is trusted.
+
+Without a pinned sha256, the sha256 of the first good copy is recorded in the cache
+(``<cache>/data/<dataset>/sha256-recorded.json``) and every later use checks it. Digests are hashed at least once
+per process (a digest is remembered only in memory, for the file's inode, size and times); a bad copy is reported
+and the next source tried. A ``manual`` file is never downloaded: the error names the page to get it from and
+where to put it.
 
 >>> import hashlib, os, pathlib, tempfile
 >>> mirror = pathlib.Path(tempfile.mkdtemp())
@@ -14,11 +24,16 @@ remembered only in memory, for the file's inode, size and times); a bad copy is 
 >>> remote = RemoteFile("hello.txt", "https://example.org/hello.txt", hashlib.sha256(b"hello").hexdigest())
 >>> fetch("toy", remote).read_text()
 'hello'
+>>> fetch("toy", RemoteFile("hello.txt", "https://example.org/hello.txt", sha1=hashlib.sha1(b"hello").hexdigest())
+...       ).read_text()
+'hello'
 >>> os.environ["BRAINALIGN_MIRROR"] = previous
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import urllib.error
 import urllib.request
@@ -30,89 +45,133 @@ from tqdm.auto import tqdm
 
 from brainalign.core.config import cache_dir, mirror_dirs
 from brainalign.core.errors import BrainAlignError, OfflineError
-from brainalign.core.storage import file_sha256, stat_key
+from brainalign.core.storage import atomic_path, stat_key
 
 TIMEOUT_S = 30
 CHUNK_BYTES = 1 << 16
+RECORDED = "sha256-recorded.json"
 
 
 class ChecksumError(BrainAlignError, ValueError):
-    """A file's sha256 differs from the one its loader expects (corrupt, truncated or changed upstream)."""
+    """A file's checksum differs from the one its loader expects (corrupt, truncated or changed upstream)."""
 
 
 @dataclass(frozen=True)
 class RemoteFile:
-    """One file of a dataset: its ``path`` inside the dataset folder, its public ``url`` and its ``sha256``."""
+    """One file of a dataset: its ``path`` inside the dataset folder and its public ``url`` (for ``manual`` files,
+    the page that hands it out), with the ``sha256`` the loader pins, else the ``sha1`` the provider publishes
+    (neither: the first copy is trusted and its sha256 recorded)."""
 
     path: str
     url: str
-    sha256: str
+    sha256: str | None = None
+    sha1: str | None = None
+    manual: bool = False
 
 
 def fetch(dataset: str, remote: RemoteFile) -> Path:
     """A verified local copy of ``remote``: from a mirror, else the cache, else downloaded into the cache.
 
-    A copy whose sha256 differs is reported in a warning naming the file, the URL and the remedy, and the next
-    source is tried; when none holds a good copy the error lists every mismatch.
+    A copy whose checksum differs is reported in a warning naming the file, the URL and the remedy, and the next
+    source is tried; when none holds a good copy the error lists every mismatch and where to put the file.
     """
+    expected = _expected(dataset, remote)
     mismatches = []
     for mirror in mirror_dirs():
         candidate = mirror / dataset / remote.path
         if candidate.is_file():
-            problem = _mismatch(candidate, remote)
+            problem = _mismatch(candidate, remote, expected)
             if problem is None:
-                return candidate
+                return _recorded_copy(dataset, remote, candidate)
             mismatches.append(f"{problem}; replace it with a fresh copy of {remote.url} (mirrors are never changed)")
             warnings.warn(f"{mismatches[-1]}. Trying the next source.", stacklevel=2)
     target = cache_dir("data", dataset) / remote.path
     if target.is_file():
-        problem = _mismatch(target, remote)
+        problem = _mismatch(target, remote, expected)
         if problem is None:
-            return target
-        warnings.warn(f"{problem}; the cached copy is deleted and downloaded again", stacklevel=2)
+            return _recorded_copy(dataset, remote, target)
+        if remote.manual:
+            mismatches.append(problem)
+        warnings.warn(f"{problem}; the cached copy is deleted"
+                      + ("" if remote.manual else " and downloaded again"), stacklevel=2)
         target.unlink()  # a damaged cache entry is ours to replace
+    where = " or ".join([str(m / dataset / remote.path) for m in mirror_dirs()] + [str(target)])
+    if remote.manual:
+        missing = f"{dataset}/{remote.path} is not here: download it from {remote.url} and put it at {where}"
+        raise (ChecksumError if mismatches else OfflineError)("; ".join([*mismatches, missing]))
     try:
-        _download(remote.url, target, remote.sha256)
+        _download(remote.url, target, expected)
     except ChecksumError as error:
         raise ChecksumError("; ".join([*mismatches, str(error)])) from error
     except OSError as error:  # URLError, refused or reset connections, timeouts
         searched = ", ".join(str(m) for m in mirror_dirs()) or "none set"
         offline = (f"could not download {remote.url} to {target} ({getattr(error, 'reason', error)}). "
-                   f"No mirror holds a good copy (searched: {searched}); set BRAINALIGN_MIRROR to a directory "
-                   f"holding <mirror>/{dataset}/{remote.path}, or connect to the internet and try again")
-        if mismatches:
-            raise ChecksumError("; ".join([*mismatches, offline])) from error
-        raise OfflineError(offline) from error
-    return target
+                   f"No mirror holds a good copy (searched: {searched}); download it by hand and put it at {where} "
+                   f"(set BRAINALIGN_MIRROR to a directory holding <mirror>/{dataset}/{remote.path}), or connect "
+                   f"to the internet and try again")
+        raise (ChecksumError if mismatches else OfflineError)("; ".join([*mismatches, offline])) from error
+    return _recorded_copy(dataset, remote, target)
 
 
-_SHA256_SEEN: dict[tuple[str, int, int, int, int, int], str] = {}
+_DIGESTS_SEEN: dict[tuple[str, tuple[str, int, int, int, int, int]], str] = {}
 
 
-def file_sha256_once(path: Path) -> str:
-    """The sha256 of ``path``, hashed at least once per process (again whenever size, times or inode change).
+def file_digest_once(path: Path, algorithm: str = "sha256") -> str:
+    """The ``algorithm`` digest of ``path``, hashed at least once per process (again whenever size, times or
+    inode change).
 
     >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "x"
     >>> _ = path.write_bytes(b"hello")
-    >>> file_sha256_once(path)[:16]
+    >>> file_digest_once(path)[:16]
     '2cf24dba5fb0a30e'
     """
-    key = stat_key(path)
-    if key not in _SHA256_SEEN:
-        _SHA256_SEEN[key] = file_sha256(path)
-    return _SHA256_SEEN[key]
+    key = (algorithm, stat_key(path))
+    if key not in _DIGESTS_SEEN:
+        with open(path, "rb") as f:
+            _DIGESTS_SEEN[key] = hashlib.file_digest(f, algorithm).hexdigest()
+    return _DIGESTS_SEEN[key]
 
 
-def _mismatch(path: Path, remote: RemoteFile) -> str | None:
-    """None when ``path`` has the sha256 of ``remote``, else a message naming the file, the URL and both digests."""
-    actual = file_sha256_once(path)
-    if actual == remote.sha256:
+def _expected(dataset: str, remote: RemoteFile) -> tuple[str, str] | None:
+    """(algorithm, digest) a copy of ``remote`` must have; ``None`` while nothing is pinned, published or recorded."""
+    if remote.sha256 is not None:
+        return "sha256", remote.sha256
+    recorded = _recorded(dataset).get(remote.path)
+    if recorded is not None and recorded.get("sha1") == remote.sha1:  # a changed sha1 means: verify again
+        return "sha256", recorded["sha256"]
+    return None if remote.sha1 is None else ("sha1", remote.sha1)
+
+
+def _mismatch(path: Path, remote: RemoteFile, expected: tuple[str, str] | None) -> str | None:
+    """None when ``path`` has the ``expected`` digest, else a message naming the file, the URL and both digests."""
+    if expected is None:
         return None
-    return f"checksum mismatch for {path} (a copy of {remote.url}): expected sha256 {remote.sha256}, got {actual}"
+    algorithm, digest = expected
+    actual = file_digest_once(path, algorithm)
+    if actual == digest:
+        return None
+    return f"checksum mismatch for {path} (a copy of {remote.url}): expected {algorithm} {digest}, got {actual}"
 
 
-def _download(url: str, target: Path, expected: str) -> None:
+def _recorded(dataset: str) -> dict[str, dict[str, str | None]]:
+    path = cache_dir("data", dataset) / RECORDED
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _recorded_copy(dataset: str, remote: RemoteFile, copy: Path) -> Path:
+    """``copy``, after recording its sha256 when the loader pins none and none is recorded yet."""
+    if remote.sha256 is None:
+        recorded = _recorded(dataset)
+        entry = {"sha1": remote.sha1, "sha256": file_digest_once(copy)}
+        if recorded.get(remote.path) != entry:
+            recorded[remote.path] = entry
+            with atomic_path(cache_dir("data", dataset) / RECORDED) as tmp:
+                tmp.write_text(json.dumps(recorded, indent=1, sort_keys=True))
+    return copy
+
+
+def _download(url: str, target: Path, expected: tuple[str, str] | None) -> None:
     """Download ``url`` into ``target.part`` (resuming a partial one with an HTTP Range request), verify, rename.
 
     Network failures propagate as ``URLError`` / ``OSError``; a partial file is kept for the next attempt.
@@ -136,10 +195,8 @@ def _download(url: str, target: Path, expected: str) -> None:
     except urllib.error.HTTPError as error:
         if not (error.code == 416 and offset):  # 416 after a Range request: the partial file is complete
             raise
-    actual = file_sha256(part)
-    if actual != expected:
+    problem = _mismatch(part, RemoteFile(target.name, url), expected)
+    if problem is not None:
         part.unlink()
-        raise ChecksumError(f"checksum mismatch for {url} (downloaded to {part}): expected sha256 {expected}, "
-                            f"got {actual}; the partial file was removed, run again to retry")
+        raise ChecksumError(f"{problem}; the partial file was removed, run again to retry")
     os.replace(part, target)
-

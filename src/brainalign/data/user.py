@@ -1,5 +1,6 @@
-"""Your own data in one call: :func:`from_arrays` turns stimuli plus measured arrays into a `Dataset`, and
-:meth:`UserDataset.benchmark` turns that into a `Benchmark` that ``score`` accepts.
+"""Your own data in one call: :func:`from_arrays` turns stimuli plus measured arrays into a `Dataset`
+(:func:`from_folder`: a stimulus folder plus a responses file), and :meth:`UserDataset.benchmark` turns that into a
+`Benchmark` that ``score`` accepts. ``Dataset.from_arrays`` / ``Dataset.from_folder`` are the same functions.
 
 Stimuli: a `StimulusSet`, a folder of images, a list of image / video paths, an ``(n, H, W, 3)`` uint8 array
 (written once as PNG files into the cache) or a list of texts. Responses: an array ``(stimulus, neuroid
@@ -38,10 +39,11 @@ from brainalign.core.errors import InvalidInputError, UnknownNameError
 from brainalign.core.labels import NEUROID, REPETITION, STIMULUS, STIMULUS_ID, TIME, make_responses
 from brainalign.data.dataset import Dataset
 from brainalign.data.rdm import RDM
-from brainalign.data.stimuli import IMAGE_SUFFIXES, StimulusSet, write_images
+from brainalign.data.stimuli import IMAGE_SUFFIXES, StimulusSet, natural_key, write_images
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".gif")
 DEFAULT_REGION = "brain"
+RESPONSE_SUFFIXES = (".npy", ".npz", ".nc")
 _LAYOUTS = {2: (STIMULUS, NEUROID), 3: (STIMULUS, NEUROID, REPETITION), 4: (STIMULUS, NEUROID, REPETITION, TIME)}
 
 
@@ -204,6 +206,66 @@ def from_arrays(
         rdms = {region: rdms}
     stacks = {str(name): _rdm(stack, stimulus_set) for name, stack in (rdms or {}).items()}
     return UserDataset(identifier, stimulus_set, labelled, stacks, species=species, modality=modality)
+
+
+def from_folder(stimuli: str | os.PathLike, responses: str | os.PathLike, *, region: str = DEFAULT_REGION,
+                identifier: str | None = None, **options: Any) -> UserDataset:
+    """A `UserDataset` from a stimulus folder (images, else videos, in natural file order) or a text file (one
+    stimulus per line), and a responses file (see :func:`read_response_file`); ``options`` go to
+    :func:`from_arrays`.
+
+    >>> import tempfile, pathlib, numpy as np
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "sentences.txt").write_text("a cat\\na dog\\na car\\n")
+    >>> np.savez(folder / "data.npz", rdms=np.ones((2, 3, 3)) - np.eye(3))
+    >>> data = from_folder(folder / "sentences.txt", folder / "data.npz", region="LANG")
+    >>> data.regions, data.rdms("LANG").n_rdms, data.stimulus_set().texts
+    (('LANG',), 2, ['a cat', 'a dog', 'a car'])
+    """
+    source = Path(stimuli)
+    identifier = identifier or source.stem
+    if source.is_file() and source.suffix == ".txt":
+        texts = [line.strip() for line in source.read_text().splitlines() if line.strip()]
+        stimulus_set = StimulusSet(identifier, [f"{identifier}/{i:04d}" for i in range(len(texts))], texts=texts,
+                                   modality="text")
+    elif source.is_dir() and not any(p.suffix.lower() in IMAGE_SUFFIXES for p in source.iterdir()):
+        videos = sorted((p for p in source.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES),
+                        key=lambda p: natural_key(p.name))
+        if not videos:
+            raise InvalidInputError(f"no image or video files in {source} (looked for "
+                                    f"{', '.join(IMAGE_SUFFIXES + VIDEO_SUFFIXES)})")
+        stimulus_set = _stimulus_set(videos, [f"{identifier}/{p.stem}" for p in videos], identifier)
+    elif source.is_dir():
+        stimulus_set = StimulusSet.from_folder(source, identifier=identifier)
+    else:
+        raise InvalidInputError(f"stimuli {source} must be a folder of images or videos, or a .txt file of texts")
+    arrays = read_response_file(responses)
+    return from_arrays(stimulus_set, arrays.get("responses"), rdms=arrays.get("rdms"),
+                       region=arrays.get("region", region), subject=arrays.get("subject"), identifier=identifier,
+                       **options)
+
+
+def read_response_file(path: str | os.PathLike) -> dict[str, Any]:
+    """The arrays of a responses file: ``.npy`` (stimulus × neuroid [× repetition [× time]]), ``.npz``
+    (``responses`` and/or ``rdms`` (subject × n × n), optional per-neuroid ``region`` and ``subject``) or ``.nc``
+    (labelled `Responses`, matched to the stimuli by ``stimulus_id``)."""
+    path = Path(path)
+    if path.suffix == ".npy":
+        return {"responses": np.load(path, allow_pickle=False)}
+    if path.suffix == ".npz":
+        with np.load(path, allow_pickle=False) as content:
+            arrays = {key: content[key] for key in content.files}
+        unknown = sorted(set(arrays) - {"responses", "rdms", "region", "subject"})
+        if unknown or not {"responses", "rdms"} & set(arrays):
+            raise InvalidInputError(f"{path}: arrays {sorted(arrays)}; valid: responses and/or rdms, region, subject")
+        for label in ("region", "subject"):
+            if label in arrays:
+                arrays[label] = [str(v) for v in arrays[label]]
+        return arrays
+    if path.suffix == ".nc":
+        with xr.open_dataarray(path) as array:
+            return {"responses": array.load()}
+    raise InvalidInputError(f"responses file {path}: valid suffixes {', '.join(RESPONSE_SUFFIXES)}")
 
 
 def responses_from_trials(trials: Any, trial_stimulus: Sequence[str], stimulus_ids: Sequence[str] | None = None,

@@ -25,7 +25,7 @@ import scipy.io
 from brainalign.core.config import cache_dir, mirror_dirs
 from brainalign.core.errors import InvalidInputError, OfflineError
 from brainalign.data.dataset import Dataset
-from brainalign.data.published import PublishedFile, fetch_published
+from brainalign.data.fetch import RemoteFile, fetch
 from brainalign.data.rdm import RDM
 from brainalign.data.registry import register_dataset
 from brainalign.data.stimuli import IMAGE_SUFFIXES, StimulusSet, natural_key
@@ -73,12 +73,12 @@ class Algonauts2019(Dataset):
     regions = tuple(REGIONS)
 
     @property
-    def published_files(self) -> tuple[PublishedFile, ...]:
-        return tuple(PublishedFile(f"Training_Data/{self.image_set}_Image_Set/{name}", CHALLENGE_URL, manual=True)
+    def published_files(self) -> tuple[RemoteFile, ...]:
+        return tuple(RemoteFile(f"Training_Data/{self.image_set}_Image_Set/{name}", CHALLENGE_URL, manual=True)
                      for name in ("target_fmri.mat", "target_meg.mat"))
 
     def download(self) -> list[Path]:
-        return [fetch_published(self.folder, f) for f in self.published_files]
+        return [fetch(self.folder, f) for f in self.published_files]
 
     def stimulus_set(self, **selection: Any) -> StimulusSet:
         """The images in RDM order (sorted file names), ids ``<image_set>/<file stem>``."""
@@ -102,7 +102,7 @@ class Algonauts2019(Dataset):
         """Per-subject RDMs (descriptor ``subject``, and ``session`` for MEG)."""
         self._check_region(region)
         name, variable, distance = REGIONS[region]
-        path = fetch_published(self.folder, next(f for f in self.published_files if f.path.endswith(name)))
+        path = fetch(self.folder, next(f for f in self.published_files if f.path.endswith(name)))
         values = read_mat_variable(path, variable)
         n = int(self.image_set)
         if values.ndim not in (3, 4) or values.shape[-2:] != (n, n):

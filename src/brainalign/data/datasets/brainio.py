@@ -15,12 +15,11 @@ from typing import Any, ClassVar
 import numpy as np
 import xarray as xr
 
-from brainalign.core.errors import InvalidInputError, UnknownNameError
+from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import NEUROID, TIME
 from brainalign.data.dataset import Dataset
 from brainalign.data.fetch import RemoteFile
 from brainalign.data.interop.brainscore import read_responses, read_stimulus_set
-from brainalign.data.published import PublishedFile, fetch_published
 from brainalign.data.registry import register_dataset
 from brainalign.data.stimuli import StimulusSet
 
@@ -30,7 +29,7 @@ CONTRIB = "https://brainio.contrib.s3.amazonaws.com/"
 
 class BrainIODataset(Dataset):
     """A dataset made of one BrainIO assembly (``assembly``) and its stimulus set (``stimuli_csv``,
-    ``stimuli_zip``); ``files`` list them with ``sha256`` set to ``"sha1:<published SHA-1>"``."""
+    ``stimuli_zip``); ``files`` list them with the SHA-1 BrainIO's catalog publishes."""
 
     assembly: ClassVar[str]
     stimuli_csv: ClassVar[str]
@@ -51,19 +50,6 @@ class BrainIODataset(Dataset):
         responses = self._responses_all
         return responses.isel({NEUROID: np.flatnonzero(responses["region"].values == region)}).assign_attrs(
             dataset=self.identifier, region=region)
-
-    def download(self) -> list:
-        return [self._fetch(f.path) for f in self.files]
-
-    def _fetch(self, path: str):
-        for remote in self.files:
-            if remote.path == path:
-                return fetch_published(self.folder, PublishedFile(remote.path, remote.url,
-                                                                  remote.sha256.removeprefix("sha1:")))
-        raise UnknownNameError(f"{self.identifier} file", path, [f.path for f in self.files])
-
-    def _sha256(self, path: str) -> str:
-        return super()._sha256(path).removeprefix("sha1:")
 
     @cached_property
     def _responses_all(self) -> xr.DataArray:
@@ -93,7 +79,7 @@ def average_time_window(responses: xr.DataArray, window: tuple[float, float] | N
 
 
 def _files(base: str, sha1: dict[str, str]) -> tuple[RemoteFile, ...]:
-    return tuple(RemoteFile(name, base + name, f"sha1:{digest}") for name, digest in sha1.items())
+    return tuple(RemoteFile(name, base + name, sha1=digest) for name, digest in sha1.items())
 
 
 @register_dataset

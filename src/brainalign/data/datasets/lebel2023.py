@@ -28,7 +28,7 @@ import xarray as xr
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import make_responses
 from brainalign.data.dataset import Dataset
-from brainalign.data.published import PublishedFile, fetch_published
+from brainalign.data.fetch import RemoteFile, fetch
 from brainalign.data.registry import register_dataset
 from brainalign.data.stimuli import StimulusSet
 
@@ -185,4 +185,4 @@ class LeBel2023(Dataset):
         return names, n_trs
 
     def _file(self, path: str) -> Path:
-        return fetch_published(self.folder, PublishedFile(path, S3 + path))
+        return fetch(self.folder, RemoteFile(path, S3 + path))

@@ -34,7 +34,7 @@ from brainalign.core.config import cache_dir, mirror_dirs
 from brainalign.core.errors import InvalidInputError, OfflineError
 from brainalign.core.labels import make_responses
 from brainalign.data.dataset import Dataset
-from brainalign.data.published import PublishedFile, fetch_published
+from brainalign.data.fetch import RemoteFile, fetch
 from brainalign.data.registry import register_dataset
 from brainalign.data.stimuli import StimulusSet
 
@@ -71,12 +71,12 @@ def _ncsnr(subject: str, hemisphere: str) -> str:
     return f"{subject}/ncsnr/{hemisphere}.ncsnr.mgh"
 
 
-def _subject_files(subject: str) -> tuple[PublishedFile, ...]:
+def _subject_files(subject: str) -> tuple[RemoteFile, ...]:
     manual = [_fmri(subject, h) for h in HEMISPHERES] + [_fsaverage_mask(subject, h) for h in HEMISPHERES] + [
         _roi_map(subject, h, kind) for h in HEMISPHERES for kind in ("prf-visualrois", "streams")]
-    ncsnr = [PublishedFile(_ncsnr(subject, h), f"{NSD_S3}nsddata_betas/ppdata/{subject}/fsaverage/"
+    ncsnr = [RemoteFile(_ncsnr(subject, h), f"{NSD_S3}nsddata_betas/ppdata/{subject}/fsaverage/"
                            f"betas_fithrf_GLMdenoise_RR/{h}.ncsnr.mgh") for h in HEMISPHERES]
-    return (*(PublishedFile(path, ALGONAUTS_URL, manual=True) for path in manual), *ncsnr)
+    return (*(RemoteFile(path, ALGONAUTS_URL, manual=True) for path in manual), *ncsnr)
 
 
 def roi_columns(path: Path, columns: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
@@ -120,10 +120,10 @@ class NSD(Dataset):
     visual_degrees = 8.4  # images subtended 8.4° x 8.4° (Allen et al. 2022, Methods)
     subjects = SUBJECTS
     published_files = (*(f for s in SUBJECTS for f in _subject_files(s)),
-                       PublishedFile(EXPDESIGN, f"{NSD_S3}nsddata/experiments/nsd/{EXPDESIGN}"))
+                       RemoteFile(EXPDESIGN, f"{NSD_S3}nsddata/experiments/nsd/{EXPDESIGN}"))
 
     def download(self) -> list[Path]:
-        return [fetch_published(self.folder, f) for f in self.published_files]
+        return [fetch(self.folder, f) for f in self.published_files]
 
     def stimulus_set(self, subject: str = "subj01", images: str = "all", **selection: Any) -> StimulusSet:
         """The subject's training images (in fMRI row order), ids ``nsd-<NSD 0-based image index>``."""
@@ -192,7 +192,7 @@ class NSD(Dataset):
         return [paths[i] for i in rows], rows, len(paths)
 
     def _shared1000(self) -> set[int]:
-        design = scipy.io.loadmat(fetch_published(self.folder, self.published_files[-1]), squeeze_me=True)
+        design = scipy.io.loadmat(fetch(self.folder, self.published_files[-1]), squeeze_me=True)
         return {int(i) - 1 for i in np.ravel(design["sharedix"])}  # MATLAB's 1-based indices → 0-based
 
     def _image_paths(self, subject: str) -> list[Path]:
@@ -210,7 +210,7 @@ class NSD(Dataset):
         remote = next((f for f in self.published_files if f.path == path), None)
         if remote is None:
             raise InvalidInputError(f"{path} is not a file of {self.identifier}")
-        return fetch_published(self.folder, remote)
+        return fetch(self.folder, remote)
 
 
 def _nsd_index(path: Path) -> int:

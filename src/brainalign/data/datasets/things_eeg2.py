@@ -11,7 +11,7 @@ Layout (the OSF release, unpacked under ``things_eeg2/`` in a mirror or the cach
 
 The ``.npy`` files hold pickled Python dicts (``numpy.save`` of a dict), so they are loaded with
 ``allow_pickle=True`` and only after their checksum was verified (no checksum is published: the first copy's
-sha256 is recorded by `brainalign.data.published` and checked on every later use).
+sha256 is recorded by `brainalign.data.fetch` and checked on every later use).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from brainalign.core.config import cache_dir, mirror_dirs
 from brainalign.core.errors import InvalidInputError, OfflineError
 from brainalign.core.labels import NEUROID, REPETITION, STIMULUS, TIME, make_responses
 from brainalign.data.dataset import Dataset
-from brainalign.data.published import PublishedFile, fetch_published
+from brainalign.data.fetch import RemoteFile, fetch
 from brainalign.data.registry import register_dataset
 from brainalign.data.stimuli import StimulusSet
 
@@ -74,12 +74,12 @@ class THINGSEEG2(Dataset):
     regions = ("occipitoparietal",)
     visual_degrees = None  # not verified here from the paper's text
     subjects = SUBJECTS
-    published_files = (*(PublishedFile(_eeg(s, split), OSF_URL, manual=True) for s in SUBJECTS
+    published_files = (*(RemoteFile(_eeg(s, split), OSF_URL, manual=True) for s in SUBJECTS
                          for split in ("test", "training")),
-                       PublishedFile(METADATA, OSF_URL, manual=True))
+                       RemoteFile(METADATA, OSF_URL, manual=True))
 
     def download(self) -> list[Path]:
-        return [fetch_published(self.folder, f) for f in self.published_files]
+        return [fetch(self.folder, f) for f in self.published_files]
 
     def stimulus_set(self, subject: str = "sub-01", split: str = "test", **selection: Any) -> StimulusSet:
         """The images of ``split`` in the order of the EEG data (ids ``<split>/<file stem>``)."""
@@ -93,7 +93,7 @@ class THINGSEEG2(Dataset):
         """EEG of one subject and split: stimulus × channel × repetition × time (``time`` in ms)."""
         self._check_region(region)
         _, files = self._images(subject, split, selection)
-        path = fetch_published(self.folder, self._published(_eeg(subject, split)))
+        path = fetch(self.folder, self._published(_eeg(subject, split)))
         content = load_dict(path, DATA_KEYS)
         data = np.asarray(content["preprocessed_eeg_data"])  # image × repetition × channel × time
         channels, times = list(content["ch_names"]), np.asarray(content["times"], dtype=float)
@@ -113,7 +113,7 @@ class THINGSEEG2(Dataset):
                               {"subject": self.subjects, "split": SPLITS})
         prefix = SPLITS[split]
         keys = (f"{prefix}_img_concepts", f"{prefix}_img_files")
-        metadata = load_dict(fetch_published(self.folder, self._published(METADATA)), keys)
+        metadata = load_dict(fetch(self.folder, self._published(METADATA)), keys)
         return [str(c) for c in metadata[keys[0]]], [str(f) for f in metadata[keys[1]]]
 
     def _image_root(self, split: str) -> Path:
@@ -125,7 +125,7 @@ class THINGSEEG2(Dataset):
         raise OfflineError(f"the {split} images are not here: download the image set from {OSF_URL} and unpack "
                            f"{relative}/ at " + " or ".join(str(r / relative) for r in roots))
 
-    def _published(self, path: str) -> PublishedFile:
+    def _published(self, path: str) -> RemoteFile:
         return next(f for f in self.published_files if f.path == path)
 
 

@@ -27,7 +27,7 @@ from brainalign.core.config import cache_dir, mirror_dirs
 from brainalign.core.errors import InvalidInputError, OfflineError
 from brainalign.core.labels import NEUROID, REPETITION, STIMULUS, make_responses
 from brainalign.data.dataset import Dataset
-from brainalign.data.published import PublishedFile, fetch_published
+from brainalign.data.fetch import RemoteFile, fetch
 from brainalign.data.registry import register_dataset
 from brainalign.data.stimuli import StimulusSet
 from brainalign.data.trials import trials_to_repetitions
@@ -87,11 +87,11 @@ class THINGSfMRI(Dataset):
     regions = ("V1", "V2", "V3", "hV4", "LOC", "FFA", "PPA", "EBA", "OFA", "STS", "RSC", "TOS")
     visual_degrees = 10.0  # images subtended 10° (Hebart et al. 2023, Methods)
     subjects = SUBJECTS
-    published_files = tuple(PublishedFile(f"betas_csv/{s}_{name}", BETAS_URL, manual=True) for s in SUBJECTS
+    published_files = tuple(RemoteFile(f"betas_csv/{s}_{name}", BETAS_URL, manual=True) for s in SUBJECTS
                             for name in ("ResponseData.h5", "StimulusMetadata.csv", "VoxelMetadata.csv"))
 
     def download(self) -> list[Path]:
-        return [fetch_published(self.folder, f) for f in self.published_files]
+        return [fetch(self.folder, f) for f in self.published_files]
 
     def stimulus_set(self, subject: str = "sub-01", split: str = "test", **selection: Any) -> StimulusSet:
         """The images of ``split`` in the order of :meth:`responses` (ids: file stems)."""
@@ -154,4 +154,4 @@ class THINGSfMRI(Dataset):
         return voxels[columns].to_numpy().astype(bool).any(axis=1)
 
     def _file(self, path: str) -> Path:
-        return fetch_published(self.folder, next(f for f in self.published_files if f.path == path))
+        return fetch(self.folder, next(f for f in self.published_files if f.path == path))

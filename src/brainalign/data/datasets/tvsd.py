@@ -28,7 +28,7 @@ from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import NEUROID, REPETITION, STIMULUS, make_responses
 from brainalign.data.dataset import Dataset
 from brainalign.data.datasets.things_fmri import things_image_root
-from brainalign.data.published import PublishedFile, fetch_published
+from brainalign.data.fetch import RemoteFile, fetch
 from brainalign.data.registry import register_dataset
 from brainalign.data.stimuli import StimulusSet
 from brainalign.data.trials import trials_to_repetitions
@@ -63,11 +63,11 @@ class TVSD(Dataset):
     modality = "multi-unit activity (Utah arrays)"
     regions = ("V1", "V4", "IT")
     visual_degrees = None  # not verified here from the paper's text
-    published_files = tuple(PublishedFile(path, GIN + path) for m in MONKEYS
+    published_files = tuple(RemoteFile(path, GIN + path) for m in MONKEYS
                             for path in (f"{m}/THINGS_normMUA.mat", f"{m}/_logs/things_imgs.mat"))
 
     def download(self) -> list[Path]:
-        return [fetch_published(self.folder, f) for f in self.published_files]
+        return [fetch(self.folder, f) for f in self.published_files]
 
     def image_paths(self, monkey: str = "monkeyN", split: str = "test") -> list[str]:
         """The THINGS paths (``<concept>/<file>.jpg``) of the trials of ``split``, in data order."""
@@ -115,4 +115,4 @@ class TVSD(Dataset):
                               attrs={"dataset": self.identifier, "region": region, "monkey": monkey, "split": split})
 
     def _file(self, path: str) -> Path:
-        return fetch_published(self.folder, next(f for f in self.published_files if f.path == path))
+        return fetch(self.folder, next(f for f in self.published_files if f.path == path))

@@ -1,5 +1,5 @@
 """Brain-Score's BrainIO files as brainalign objects, and back: NetCDF data assemblies ↔ `Responses`, stimulus
-set CSV + ZIP ↔ `StimulusSet` (BrainIO files are fetched by `brainalign.data.published`, checked by SHA-1).
+set CSV + ZIP ↔ `StimulusSet` (BrainIO files are fetched by `brainalign.data.fetch`, checked by SHA-1).
 
 A BrainIO data assembly is a netCDF-4 file with one data variable over ``presentation × neuroid`` (× ``time_bin``):
 one presentation per trial, labelled by ``stimulus_id`` (``image_id`` in older files) and ``repetition``; neuroid
