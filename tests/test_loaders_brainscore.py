@@ -16,10 +16,10 @@ from PIL import Image
 
 from brainalign.benchmarks.benchmark import _load_target
 from brainalign.benchmarks.registry import get_benchmark
-from brainalign.core.errors import InvalidInputError
+from brainalign.core.errors import InvalidInputError, OfflineError
 from brainalign.core.labels import make_features, make_responses
 from brainalign.data.datasets.brainio import FreemanZiemba2013, MajajHong2015, MajajHong2015Temporal
-from brainalign.data.fetch import RemoteFile
+from brainalign.data.fetch import ChecksumError, RemoteFile
 from brainalign.data.interop.brainscore import (
     assembly_to_responses,
     read_assembly,
@@ -188,6 +188,18 @@ def test_majajhong_loader_reads_the_brainio_layout(majaj_miniature):
     assert stimuli.stimulus_ids == order
     assert [stimuli.load_image(i).getpixel((0, 0))[0] for i in range(len(order))] == [images[s] for s in order]
     assert dataset.info()["visual_degrees"] == 8.0
+
+
+def test_majajhong_names_a_corrupt_assembly_and_where_a_missing_one_goes(majaj_miniature, monkeypatch):
+    folder, *_ = majaj_miniature
+    (folder / MajajHong2015.assembly).write_bytes(b"truncated")
+    with pytest.warns(UserWarning, match="checksum mismatch"), \
+            pytest.raises(ChecksumError, match=rf"{MajajHong2015.assembly}.*expected sha1"):
+        MajajHong2015().responses("V4")
+    (folder / MajajHong2015.assembly).unlink()
+    with pytest.raises(OfflineError, match=rf"http://127.0.0.1:9/{MajajHong2015.assembly}.*put it at "
+                                           rf".*majajhong2015/{MajajHong2015.assembly}"):
+        MajajHong2015().responses("V4")
 
 
 @pytest.mark.slow
