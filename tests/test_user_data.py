@@ -2,6 +2,7 @@
 errors that name the mismatch."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from brainalign.benchmarks.registry import get_benchmark
@@ -71,7 +72,7 @@ def test_nan_padded_repetitions_and_time():
         data.benchmark("ridge", ceiling="split-half")
 
 
-def test_time_resolved_benchmark_peaks_where_the_features_explain_the_responses():
+def test_time_resolved_benchmark_peaks_where_the_features_explain_the_responses(tmp_path):
     rng = np.random.default_rng(6)
     latent = rng.normal(size=(40, 5))
     values = rng.normal(size=(40, 8, 3))  # stimulus, neuroid, time: only time point 1 carries the latent signal
@@ -79,9 +80,22 @@ def test_time_resolved_benchmark_peaks_where_the_features_explain_the_responses(
     ids = [f"t{i}" for i in range(40)]
     data = from_arrays([f"text {i}" for i in range(40)], values, stimulus_ids=ids, dims=("stimulus", "neuroid", "time"),
                        times=[-0.1, 0.1, 0.3])
-    score = data.benchmark("ridge")(make_features(latent, ids))
+    benchmark = data.benchmark("ridge")
+    score = benchmark(make_features(latent, ids))
     assert score.extra["peak_time"] == 0.1 and score.value > 0.8
     assert abs(score.extra["time_course"][0]) < 0.3 and abs(score.extra["time_course"][2]) < 0.3
+    # the course survives a results CSV and comes back one row per time point, ready to plot
+    from brainalign.report.plots import plot_time_course, time_course_rows
+    from brainalign.runner.score import RESULT_COLUMNS, result_row
+
+    csv = tmp_path / "scores.csv"
+    pd.DataFrame([result_row("m", "", benchmark, "l", score)], columns=RESULT_COLUMNS).to_csv(csv, index=False)
+    rows = time_course_rows(pd.read_csv(csv))
+    assert rows["time_point"].tolist() == [-0.1, 0.1, 0.3]
+    np.testing.assert_allclose(rows["raw"], score.extra["time_course"])
+    assert rows["peak_time"].tolist() == [0.1] * 3 and rows["error"].isna().all()
+    line = plot_time_course(pd.read_csv(csv)).lines[0]
+    np.testing.assert_allclose(line.get_ydata(), score.extra["time_course"])
 
 
 def test_errors_name_the_mismatch(tmp_path):

@@ -11,7 +11,9 @@ row's ``units``, ceiling-normalised where the benchmark has a ceiling) or ``"raw
   else the ``error`` column (SEM over splits, raw units);
 * stars mark ``p_value`` < .05 / .01 / .001; `plot_best` draws brackets between models from a table of pairwise
   comparisons (``model_a, model_b, p_value``, e.g. `brainalign.stats.compare.compare_scores`), as Net2Brain does;
-* time courses need a ``time_point`` column (one row per model, layer, benchmark and time point).
+* time courses need a ``time_point`` column (one row per model, layer, benchmark and time point); rows of
+  time-resolved benchmarks as `brainalign score` writes them (``time_course`` and ``time_points`` JSON lists)
+  are expanded into such rows by `time_course_rows`.
 
 >>> import pandas as pd, tempfile, pathlib
 >>> table = pd.DataFrame({"model": ["m", "m"], "layer": ["l1", "l2"], "benchmark": ["B.x-rsa"] * 2,
@@ -23,6 +25,7 @@ True
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any, Literal
@@ -37,6 +40,7 @@ from brainalign.core.errors import InvalidInputError
 Value = Literal["score", "raw"]
 KINDS = ("layers", "best", "heatmap", "time")
 TIME = "time_point"
+_PEAK_ONLY = ("error", "ci_low", "ci_high", "p_value")  # statistics of a time course's peak, not of each point
 _CEILING_STYLE: dict[str, Any] = {"color": "grey", "alpha": 0.25, "linewidth": 0}
 
 
@@ -195,11 +199,31 @@ def plot_heatmap(table: pd.DataFrame, benchmark: str | None = None, *, ax: Axes 
     return ax
 
 
+def time_course_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per time point of every row holding a ``time_course`` (its ``raw`` and ``score`` at that point in
+    ``time_point``); a table that already has ``time_point`` is returned as it is.
+
+    >>> rows = pd.DataFrame({"model": ["m"], "time_course": ["[0.1, 0.4]"], "time_points": ["[0, 10]"]})
+    >>> time_course_rows(rows)[["time_point", "raw"]].values.tolist()
+    [[0.0, 0.1], [10.0, 0.4]]
+    """
+    if TIME in table or "time_course" not in table:
+        return table
+    rows = []
+    for _, row in table.dropna(subset=["time_course"]).iterrows():
+        course, times = (json.loads(row[key]) if isinstance(row[key], str) else list(row[key])
+                         for key in ("time_course", "time_points"))
+        for t, value in zip(times, course, strict=True):
+            rows.append({**row.drop(["time_course", "time_points"]).to_dict(), TIME: float(t), "raw": value,
+                         "score": value, **dict.fromkeys(_PEAK_ONLY, math.nan)})
+    return pd.DataFrame(rows)
+
+
 def plot_time_course(table: pd.DataFrame, benchmark: str | None = None, *, ax: Axes | None = None,
                      value: Value = "score", stars: bool = True) -> Axes:
     """Score over ``time_point`` for each (model, layer) of one benchmark, with error bars, the ceiling band over
     time and stars under significant time points."""
-    part = _one_benchmark(table, benchmark)
+    part = time_course_rows(_one_benchmark(table, benchmark))
     if TIME not in part:
         raise InvalidInputError(f"a time course needs a {TIME!r} column (one row per time point); the table has "
                                 f"{list(part.columns)}")

@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from brainalign.benchmarks.benchmark import Benchmark
@@ -44,7 +45,8 @@ from brainalign.models.screen import BRAIN_SCORE_MODEL_DEGREES, present
 from brainalign.store.results import ResultsStore
 
 RESULT_COLUMNS = ["model", "weights", "layer", "benchmark", "benchmark_version", "metric", "units", "score", "raw",
-                  "ceiling", "ceiling_raw_units", "error", "error_kind", "ci_low", "ci_high", "p_value", "normalised"]
+                  "ceiling", "ceiling_raw_units", "ceiling_upper", "error", "error_kind", "ci_low", "ci_high",
+                  "p_value", "normalised", "peak_time", "time_course", "time_points"]
 PROVENANCE_COLUMNS = ["weights_checksum", "metric_options", "brainalign_version", "seed", "n_splits", "data_sha256",
                       "packages", "time"]
 _PACKAGES = ("numpy", "scipy", "scikit-learn", "torch", "xarray", "pandas")
@@ -126,11 +128,22 @@ def result_row(model: str, weights_checksum: str, benchmark: Benchmark, layer: s
         "metric": benchmark.metric, "units": benchmark.units(normalised), "score": score.value, "raw": score.raw,
         "ceiling": score.ceiling, "ceiling_raw_units": benchmark.ceiling_in_raw_units(score), "error": score.error,
         "error_kind": score.extra.get("error_kind"),  # named by the metric that computed ``error``
-        **{key: score.extra.get(key, math.nan) for key in ("ci_low", "ci_high", "p_value")},
+        **{key: score.extra.get(key, math.nan) for key in ("ci_low", "ci_high", "p_value", "ceiling_upper")},
+        **_time_course(score),
         "normalised": normalised, "seed": score.provenance.get("seed"), "n_splits": score.provenance.get("n_splits"),
         "data_sha256": benchmark.data_sha256(), "packages": _package_versions(),
         "time": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
+
+
+def _time_course(score: Score) -> dict[str, Any]:
+    """A time-resolved score's course (``time_course`` and ``time_points``: JSON lists, one entry per time point,
+    as `brainalign.report.plots.time_course_rows` reads them) and ``peak_time``; empty for other scores."""
+    if "time_course" not in score.extra:
+        return {}
+    course, times = (np.asarray(score.extra[key], dtype=float).tolist() for key in ("time_course", "time"))
+    return {"time_course": json.dumps(course), "time_points": json.dumps(times),
+            "peak_time": float(score.extra["peak_time"])}
 
 
 @functools.lru_cache(maxsize=1)
