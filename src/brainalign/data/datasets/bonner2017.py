@@ -4,8 +4,8 @@ of indoor scenes, as Net2Brain distributes them (``DatasetBonnerPNAS2017``, data
 One zip, ``bonner_pnas2017.zip`` (put it at ``<mirror>/bonner2017/bonner_pnas2017.zip``), read without unpacking it
 by hand::
 
-    [bonner_pnas2017/]stimuli_data/<image files>   the scenes; RDM rows follow their sorted names (Net2Brain's order)
-    [bonner_pnas2017/]brain_data/<roi file>.npz    one file per ROI: the first array, (subjects, n, n) or (n, n)
+    [bonner_pnas2017/]stimuli_data/<image files>   the scenes; RDM rows follow their names in natural order
+    [bonner_pnas2017/]brain_data/<roi file>.npz    one file per ROI: arr_0, (subjects, n, n) or (n, n)
 
 Confirmed from Net2Brain's own code (repository ``cvai-roig-lab/Net2Brain``):
 
@@ -16,6 +16,11 @@ Confirmed from Net2Brain's own code (repository ``cvai-roig-lab/Net2Brain``):
   (a top-level ``bonner_pnas2017/`` folder); newer commits unwrap a single top-level folder: both layouts are read.
 * ``net2brain/evaluations/rsa.py`` (``RSA.find_datatype`` / ``rsa_fmri``): a brain RDM file is an ``.npz`` whose
   first array is (subjects, images, images) or (images, images); the ROI is the file name without its suffix.
+  Read here with `brainalign.data.interop.net2brain.read_rdm_file` (key ``arr_0``, numpy.savez's default, as in
+  Net2Brain's own test data; another key is an error naming the keys found).
+* ``net2brain/rdm/feature_iterator.py`` (``nsorted``): a Net2Brain user's model RDM rows follow the stimulus file
+  names in natural order (``2`` before ``10``), so the brain RDMs it is compared with must too: the images here
+  are put in that order.
 
 Confirmed from the Neuromatch Academy loader of the same data (``NeuromatchAcademy/course-content``,
 ``projects/fMRI/load_bonner_navigational_affordances.ipynb``, by K. Dwivedi, a Net2Brain author): the ROIs are
@@ -33,6 +38,7 @@ No checksum is published: the first copy's sha256 is recorded and every later us
 
 from __future__ import annotations
 
+import functools
 import re
 import zipfile
 from collections.abc import Iterable
@@ -154,5 +160,5 @@ class Bonner2017(Dataset):
             names = [PurePosixPath(m.filename).name for m in members]
             if len(set(names)) != len(names):
                 raise InvalidInputError(f"{path}: {folder}/ folders at several places hold files of the same name")
-            return write_images(target, [(name, lambda m=m: archive.read(m)) for name, m in zip(names, members,
-                                                                                                 strict=True)])
+            return write_images(target, [(name, functools.partial(archive.read, m))
+                                         for name, m in zip(names, members, strict=True)])
