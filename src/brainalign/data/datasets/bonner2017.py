@@ -11,9 +11,11 @@ Confirmed from Net2Brain's own code (repository ``cvai-roig-lab/Net2Brain``):
 
 * ``net2brain/utils/download_datasets.py``, class ``DatasetBonnerPNAS2017``: the download address (below; earlier
   commits used a Google Drive id and a ``hessenbox-a10.rz.uni-frankfurt.de`` link), the folders ``stimuli_data``
-  and ``brain_data`` (newer zips add ``brain_data_live_study``, a workshop's PPA copy, and ``etc``, neither read
-  here). Commit ``3ca293b9`` extracts the zip into its parent folder and then reads ``bonner_pnas2017/brain_data``
-  (a top-level ``bonner_pnas2017/`` folder); newer commits unwrap a single top-level folder: both layouts are read.
+  and ``brain_data`` (newer versions also return ``brain_data_live_study``, a workshop's PPA data; the workshop
+  notebook ``notebooks/Workshops/Net2Brain_PPA_VSS_Demo.ipynb`` reads an ``etc/`` folder beside ``stimuli_data``;
+  neither is read here). Commit ``3ca293b9`` extracts the zip into its parent folder and then reads
+  ``bonner_pnas2017/brain_data`` (a top-level ``bonner_pnas2017/`` folder); newer commits unwrap a single top-level
+  folder: both layouts are read.
 * ``net2brain/evaluations/rsa.py`` (``RSA.find_datatype`` / ``rsa_fmri``): a brain RDM file is an ``.npz`` whose
   first array is (subjects, images, images) or (images, images); the ROI is the file name without its suffix.
   Read here with `brainalign.data.interop.net2brain.read_rdm_file` (key ``arr_0``, numpy.savez's default, as in
