@@ -35,7 +35,7 @@ zip and checked against the RDMs) and subjects (read from the RDMs), the RDM dis
 visual angle of the scenes (``visual_degrees = None``).
 
 No checksum is published: the first copy's sha256 is recorded and every later use is checked against it
-(`brainalign.data.published`).
+(`brainalign.data.fetch`).
 """
 
 from __future__ import annotations
@@ -52,9 +52,8 @@ import pandas as pd
 from brainalign.core.config import cache_dir
 from brainalign.core.errors import InvalidInputError
 from brainalign.data.dataset import Dataset
-from brainalign.data.fetch import file_sha256_once
+from brainalign.data.fetch import RemoteFile, file_digest_once
 from brainalign.data.interop.net2brain import read_rdm_file
-from brainalign.data.published import PublishedFile, fetch_published
 from brainalign.data.rdm import RDM
 from brainalign.data.registry import register_dataset
 from brainalign.data.stimuli import IMAGE_SUFFIXES, StimulusSet, natural_key, write_images
@@ -120,10 +119,7 @@ class Bonner2017(Dataset):
     modality = "fMRI"
     regions = REGIONS
     visual_degrees = None  # not confirmed from the paper's text
-    published_files = (PublishedFile(ARCHIVE, NET2BRAIN_URL),)
-
-    def download(self) -> list[Path]:
-        return [self._archive()]
+    files = (RemoteFile(ARCHIVE, NET2BRAIN_URL),)
 
     def rdm_files(self) -> list[str]:
         """The names of the RDM files in the zip's ``brain_data/`` folder."""
@@ -150,13 +146,13 @@ class Bonner2017(Dataset):
         return RDM(rdm.condensed, rdm.stimulus_ids, rdm.distance, subjects)
 
     def _archive(self) -> Path:
-        return fetch_published(self.folder, self.published_files[0])
+        return self._fetch(ARCHIVE)
 
     def _unpack(self, folder: str, suffixes: Iterable[str]) -> list[Path]:
         """The files of ``folder`` in the zip, written once (atomically) into a cache folder keyed by the zip's
         sha256."""
         path = self._archive()
-        target = cache_dir("data", self.folder, "unpacked", file_sha256_once(path)[:16], folder)
+        target = cache_dir("data", self.folder, "unpacked", file_digest_once(path)[:16], folder)
         with zipfile.ZipFile(path) as archive:
             members = archive_members(archive, folder, suffixes)
             names = [PurePosixPath(m.filename).name for m in members]
