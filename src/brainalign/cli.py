@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from collections import Counter
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -219,9 +220,25 @@ def list_things(kind: Annotated[Listing, typer.Argument(help="What to list.")]) 
         for name in list_metrics():
             console.print(name)
     else:
+        from brainalign.benchmarks.registry import BENCHMARKS
         from brainalign.data.registry import get_dataset, list_datasets
 
-        print_table(pd.DataFrame([get_dataset(name).info() for name in list_datasets()]))
+        uses = Counter(b.dataset for _, b in BENCHMARKS.items())
+        print_table(pd.DataFrame([_dataset_row(get_dataset(name).info(), uses[name]) for name in list_datasets()]))
+
+
+def _dataset_row(info: dict, n_benchmarks: int) -> dict:
+    """One line of ``brainalign list datasets``: the citation's authors and year, counts as integers."""
+    citation = str(info["citation"])
+    authors, _, rest = citation.partition(" (")
+    first = authors.split(",")[0].split(" & ")[0].strip()
+    names = authors.strip() if "," not in authors else f"{first} et al."  # "A", "A & B", "A et al."
+    source = f"{names} ({rest[:4]})" if rest[:4].isdigit() else citation
+    return {"identifier": info["identifier"], "source": source,
+            "species": info["species"], "modality": info["modality"], "regions": ", ".join(info["regions"]),
+            "visual degrees": "-" if info["visual_degrees"] is None else f"{info['visual_degrees']:g}",
+            "files": "listed in its manifest" if info["n_files"] is None else str(info["n_files"]),
+            "benchmarks": str(n_benchmarks)}
 
 
 _MODEL_HELP = "Catalog identifier, registered user model or path/to/file.py:factory."
