@@ -3,7 +3,7 @@
 * Cowley2023 V4 ridge per session and per published split (:class:`SessionPoolBenchmark`);
 * Brain-Score's public MajajHong2015 (V4, IT) and FreemanZiemba2013 (V1, V2) PLS benchmarks;
 * ridge with a published per-voxel ceiling (:class:`PublishedCeilingBenchmark`): NSD ROIs, THINGS-fMRI ROIs;
-* ridge with a split-half ceiling: TVSD (V1, V4, IT);
+* ridge with a split-half ceiling: TVSD (V1, V4, IT), and per 10 ms bin of its trials (``-ridge-time``);
 * time-resolved (:class:`TimeResolvedBenchmark`): THINGS-EEG2 temporal RSA and ridge per time point,
   MajajHong2015 ridge per time bin;
 * Algonauts 2019 RSA (fMRI EVC / IT, MEG early / late; 92 and 118 images);
@@ -244,6 +244,15 @@ TVSD_BENCHMARKS = tuple(
                            "repetitions; 5-fold ridge; median over electrodes of r·|r| / split-half reliability"))
     for region in ("V1", "V4", "IT")
 )
+TVSD_TIME_BENCHMARKS = tuple(
+    TimeResolvedBenchmark(f"TVSD.{region}-ridge-time", "TVSD", region, "ridge", "responses",
+                          selection={"monkey": "monkeyN", "split": "test", "bin_ms": 10},
+                          description=(f"macaque {region} multi-unit activity in 10 ms bins (TVSD trials, monkey N, "
+                                       "z-scored per electrode and day as the authors do), 100 THINGS test images x "
+                                       "30 repetitions; 5-fold ridge per bin on repeat-averaged MUA; median r; "
+                                       "value = peak"))
+    for region in ("V1", "V4", "IT")
+)
 THINGS_EEG2_BENCHMARKS = (
     TimeResolvedBenchmark("THINGSEEG2.test-temporal-rsa", "THINGSEEG2", "occipitoparietal", "temporal-rsa",
                           "responses", selection={"subject": "sub-01", "split": "test"},
@@ -304,5 +313,6 @@ LEBEL_BENCHMARKS = (
 
 for _benchmark in (*COWLEY_SESSION_BENCHMARKS, *COWLEY_SPLIT_BENCHMARKS, *BRAINIO_BENCHMARKS, *NSD_BENCHMARKS,
                    *THINGS_EEG2_BENCHMARKS, *ALGONAUTS2019_BENCHMARKS, *MAJAJHONG_TEMPORAL_BENCHMARKS,
-                   *LEBEL_BENCHMARKS, *THINGS_FMRI_BENCHMARKS, *TVSD_BENCHMARKS):
+                   *LEBEL_BENCHMARKS, *THINGS_FMRI_BENCHMARKS, *TVSD_BENCHMARKS,
+                   *TVSD_TIME_BENCHMARKS):
     register_benchmark(_benchmark)
