@@ -16,8 +16,8 @@ Files (the GIN repository ``paolo_papale/TVSD``; MATLAB v7.3, read with h5py, wh
     monkeyN/_logs/1024chns_mapping_20220105.mat   mapping: ALLMUA's electrodes are in the order of the recording
                                      system; electrode i (1-based, array order) is ALLMUA electrode mapping(i)
 
-Confirmed from the provider's code and README as indexed (repository ``paolo_papale/TVSD`` mirrored on GitHub):
-``README.md`` (variables of both files, ALLMAT columns, ALLMUA axes, tb in ms, the channel-order caveat of GIN
+Confirmed from the provider's own files as found in the code index (copies of GIN ``paolo_papale/TVSD``; the
+index does not name the repository holding them): ``README.md`` (variables of both files, ALLMAT columns, ALLMUA axes, tb in ms, the channel-order caveat of GIN
 issue 2) and ``_code/norm_MUA.m`` (region ranges, ALLMAT columns as read there: ``ALLMAT(:,2)`` train,
 ``ALLMAT(:,3)`` test, ``ALLMAT(:,end)`` day; ``normMUA = normMUA(mapping,:)``; the per-day z-scoring with the
 mean and std of that day's test trials inside the region's window ``tb > start & tb <= end``). The README lists
