@@ -304,11 +304,12 @@ class StoryBenchmark(Benchmark):
 LEBEL_STORIES = ("alternateithicatom", "avatar", "howtodraw", "legacy", "life", "myfirstdaywiththeyankees", "naked",
                  "odetostepfather", "souls", "undertheinfluence")
 LEBEL_BENCHMARKS = (
-    StoryBenchmark("LeBel2023.UTS01-ridge", "LeBel2023", "cortex", "ridge", "responses",
+    StoryBenchmark("LeBel2023.UTS01-ridge", "LeBel2023", "cortex", "ridge", "responses", version=2,
                    selection={"subject": "UTS01", "stories": LEBEL_STORIES},
                    description=("human fMRI while listening to 10 stories (LeBel et al. 2023), subject UTS01, whole "
                                 "cortex; features of the last 20 words per TR, FIR delays 1-4 TRs; ridge with "
-                                "5 story-held-out folds; median r over voxels (no ceiling)")),
+                                "5 story-held-out folds; median r over voxels (no ceiling). Version 2: TR texts "
+                                "on the authors' timing (row j heard 2j+10 to 2j+12 s; N - 20 rows per story)")),
 )
 
 for _benchmark in (*COWLEY_SESSION_BENCHMARKS, *COWLEY_SPLIT_BENCHMARKS, *BRAINIO_BENCHMARKS, *NSD_BENCHMARKS,
