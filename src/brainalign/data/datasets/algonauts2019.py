@@ -10,6 +10,16 @@ Layout (the challenge's ``Training_Data`` folder, unpacked under ``algonauts2019
 
 The ``.mat`` files are read with scipy (MATLAB v5) or, for MATLAB v7.3 files, with h5py (whose arrays come in
 reversed axis order). No checksums are published: the first copy's sha256 is recorded and checked afterwards.
+
+Confirmed from the challenge devkit's scoring scripts as copied in ``donalddop/Algonauts`` (``testSub_meg.py``,
+``testSub_fmri.py``: files ``target_fmri.mat`` / ``target_meg.mat``, variables ``EVC_RDMs``, ``IT_RDMs``,
+``MEG_RDMs_early``, ``MEG_RDMs_late``; the same h5py-or-scipy loading with h5py arrays transposed; fMRI one RDM
+per subject; MEG a stack of RDMs per subject whose Spearman correlations the devkit averages, the second axis
+here called ``session``) and from users' code (``Training_Data/92_Image_Set/92images/*.jpg``,
+``118_Image_Set/118images``; 15 subjects for both sets). Not confirmed from code: that the second MEG axis is
+the session, the RDM distances (1 - Pearson r for fMRI, decoding accuracy for MEG, from the Algonauts 2019
+report) and that RDM rows follow the sorted image file names. The devkit scores the squared Spearman
+correlation as a percentage of its noise ceiling; the ``-rsa`` benchmarks use Spearman with a LOSO ceiling.
 """
 
 from __future__ import annotations

@@ -10,6 +10,14 @@ Layout of one subject (as unpacked from the Algonauts 2023 download, in a mirror
     subj01/roi_masks/{lh,rh}.streams_challenge_space.npy             per vertex: 0 none, 1 early, ... 7 parietal
     subj01/roi_masks/{lh,rh}.all-vertices_fsaverage_space.npy        fsaverage vertices in challenge space
 
+Confirmed from the Algonauts 2023 devkit code as copied in users' repositories in the index (file and folder
+names ``training_split/training_fmri/{lh,rh}_training_fmri.npy``, ``roi_masks/{lh,rh}.<rois>_challenge_space.npy``
+with the ``mapping_<rois>.npy`` label dictionaries, image names ``train-NNNN_nsd-NNNNN.png`` whose last five
+digits are the NSD id) and from users' NSD code (prf-visualrois labels 1-7 V1v, V1d, V2v, V2d, V3v, V3d, hV4;
+streams labels 1-7 early, midventral, midlateral, midparietal, ventral, lateral, parietal;
+``{lh,rh}.all-vertices_fsaverage_space.npy`` with NSD's ``fsaverage/betas_fithrf_GLMdenoise_RR/{lh,rh}.ncsnr.mgh``).
+The devkit's own repository is not in the index.
+
 The fMRI arrays are memory-mapped and only an ROI's columns are copied, a block of rows at a time, so one ROI
 of an NSD-scale subject (10,000 × 40,000 float32) loads in a fraction of its 1.6 GB
 (``benchmarks/bench_nsd_memory.py``). Noise ceilings: NSD's per-vertex ncsnr (fsaverage ``{lh,rh}.ncsnr.mgh``,

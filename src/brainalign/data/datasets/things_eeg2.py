@@ -9,6 +9,15 @@ Layout (the OSF release, unpacked under ``things_eeg2/`` in a mirror or the cach
     image_set/image_metadata.npy                             dict: {test,train}_img_concepts / _files, in data order
     image_set/test_images/<concept>/<file>.jpg               (and training_images/)
 
+Confirmed from ``gifale95/eeg_encoding``: ``02_eeg_preprocessing/preprocessing_utils.py`` (``save_prepr``: the
+dict keys ``preprocessed_eeg_data``, ``ch_names``, ``times``, data image conditions × repetitions × channels ×
+time points, the file names and folders; ``epoching``: channels matching ``^O *|^P *``, epochs -0.2 to 0.8 s,
+baseline before 0, 20 test and 2 training repetitions kept per session, so 80 and 4 over the 4 sessions),
+``02_eeg_preprocessing/preprocessing.py`` (100 Hz, MVNN over time) and ``00_data_collection/train/
+data_collection_train.m`` (images 7° × 7° of visual angle, ``p.visAngleX=7``). The image metadata keys
+(``train_img_concepts``, ``train_img_files``, ``test_...``) and folders (``training_images``, ``test_images``)
+are as read by users' code in the index, not by the providers' own.
+
 The ``.npy`` files hold pickled Python dicts (``numpy.save`` of a dict), so they are loaded with
 ``allow_pickle=True`` and only after their checksum was verified (no checksum is published: the first copy's
 sha256 is recorded by `brainalign.data.published` and checked on every later use).
@@ -72,7 +81,7 @@ class THINGSEEG2(Dataset):
     species = "human"
     modality = "EEG (64 channels recorded; 17 occipital/parietal kept, 100 Hz)"
     regions = ("occipitoparietal",)
-    visual_degrees = None  # not verified here from the paper's text
+    visual_degrees = 7.0  # p.visAngleX = 7 in the authors' data_collection_train.m
     subjects = SUBJECTS
     published_files = (*(PublishedFile(_eeg(s, split), OSF_URL, manual=True) for s in SUBJECTS
                          for split in ("test", "training")),

@@ -4,12 +4,23 @@ images (720 concepts), plus 100 test images shown 12 times, with ROI labels and 
 Files (``betas_csv.zip`` of the THINGS-data figshare collection, unpacked under ``things_fmri/betas_csv/``)::
 
     sub-01_ResponseData.h5       pandas HDF5 (fixed format), key "ResponseData": voxels × (voxel_id, trial 0, 1, ...)
-    sub-01_StimulusMetadata.csv  one row per trial: trial_type (train / test), session, run, stimulus, concept
-    sub-01_VoxelMetadata.csv     one row per voxel: voxel_id, nc_testset (noise ceiling, %), ROI columns (0/1)
+    sub-01_StimulusMetadata.csv  one row per trial: trial_type (train / test; catch trials are not in the
+                                 table), session, run, subject_id, trial_id, stimulus (file name) [, concept]
+    sub-01_VoxelMetadata.csv     one row per voxel: voxel_id, nc_testset (noise ceiling, %), ROI columns (0/1):
+                                 V1, V2, V3, hV4, ... and per hemisphere lEBA/rEBA, lFFA/rFFA, lOFA/rOFA,
+                                 lSTS/rSTS, lPPA/rPPA, lRSC/rRSC, lTOS/rTOS, lLOC/rLOC
+
+Confirmed from ``ViCCo-Group/THINGS-data`` ``MRI/notebooks/fmri_usage.ipynb`` (file names; "rows are voxels,
+columns are trials" plus ``voxel_id``; the voxel metadata columns above; nc_testset in %, e.g. 11.8; the
+StimulusMetadata columns, which in the notebook's output have no ``concept``: when the column is absent the
+concept is the file name before its last ``_``, the THINGS naming ``<concept>_<nn><letter>.jpg``). Not
+confirmed from the index: the 10° image size (kept from the paper's Methods as recalled; no indexed source
+states it) and the 100 test images × 12 repetitions (the notebook's text says "200 images"; the loader takes
+whatever the metadata lists).
 
 The response table is read with h5py (no PyTables needed): its float block holds the trial betas in trial
-order, its ``voxel_id`` block the voxel ids; only the rows of the requested ROI are read. ROI ``V1`` is the
-union of the metadata columns ``V1``, ``lV1`` and ``rV1`` (category ROIs come per hemisphere). Images: the
+order, its ``voxel_id`` block the voxel ids; only the rows of the requested ROI are read. ROI ``FFA`` is the
+union of the metadata columns ``FFA``, ``lFFA`` and ``rFFA`` (category ROIs come per hemisphere). Images: the
 THINGS database (``object_images/<concept>/<file>``), handed out by its own OSF page.
 """
 
@@ -85,7 +96,7 @@ class THINGSfMRI(Dataset):
     species = "human"
     modality = "fMRI (3T, single-trial betas, volume)"
     regions = ("V1", "V2", "V3", "hV4", "LOC", "FFA", "PPA", "EBA", "OFA", "STS", "RSC", "TOS")
-    visual_degrees = 10.0  # images subtended 10° (Hebart et al. 2023, Methods)
+    visual_degrees = 10.0  # Hebart et al. 2023, Methods, as recalled: not confirmed from an indexed source
     subjects = SUBJECTS
     published_files = tuple(PublishedFile(f"betas_csv/{s}_{name}", BETAS_URL, manual=True) for s in SUBJECTS
                             for name in ("ResponseData.h5", "StimulusMetadata.csv", "VoxelMetadata.csv"))
@@ -135,9 +146,11 @@ class THINGSfMRI(Dataset):
         self._check_selection({"subject": subject, "split": split, **selection},
                               {"subject": self.subjects, "split": SPLITS})
         table = pd.read_csv(self._file(f"betas_csv/{subject}_StimulusMetadata.csv"))
-        missing = {"trial_type", "stimulus", "concept"} - set(table.columns)
+        missing = {"trial_type", "stimulus"} - set(table.columns)
         if missing:
             raise InvalidInputError(f"{subject}_StimulusMetadata.csv lacks columns {sorted(missing)}")
+        if "concept" not in table.columns:  # the release shown in THINGS-data's usage notebook
+            table["concept"] = table["stimulus"].astype(str).str.rsplit("_", n=1).str[0]
         return table[table["trial_type"] == split]
 
     def _n_trials(self, subject: str) -> int:

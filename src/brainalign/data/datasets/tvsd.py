@@ -16,16 +16,16 @@ Files (the GIN repository ``paolo_papale/TVSD``; MATLAB v7.3, read with h5py, wh
     monkeyN/_logs/1024chns_mapping_20220105.mat   mapping: ALLMUA's electrodes are in the order of the recording
                                      system; electrode i (1-based, array order) is ALLMUA electrode mapping(i)
 
-Confirmed from the provider's own files as found in the code index (copies of GIN ``paolo_papale/TVSD``; the
-index does not name the repository holding them): ``README.md`` (variables of both files, ALLMAT columns, ALLMUA axes, tb in ms, the channel-order caveat of GIN
-issue 2) and ``_code/norm_MUA.m`` (region ranges, ALLMAT columns as read there: ``ALLMAT(:,2)`` train,
-``ALLMAT(:,3)`` test, ``ALLMAT(:,end)`` day; ``normMUA = normMUA(mapping,:)``; the per-day z-scoring with the
-mean and std of that day's test trials inside the region's window ``tb > start & tb <= end``). The README lists
-a 7th ALLMAT column ("correct") that norm_MUA.m does not have; the day is read from the last column either way.
-h5py shapes (ALLMUA 300 × 25,248 × 1,024; ALLMAT 6 × trials; 300 samples of tb, -100 to 199 ms, 1 ms) are as read
-by users' code (``gifale95/BERG`` TVSD preprocessing ``utils.py``), not by the provider's; the loader reads tb
-from the file rather than assuming it. The mapping file's location for monkey F is assumed to mirror monkey N's
-(only the monkey N path is confirmed, from norm_MUA.m and users' code).
+Confirmed from the provider's own files as found in the code index (copies of GIN ``paolo_papale/TVSD``; the index
+does not name the repository holding them): ``README.md`` (variables of both files, ALLMAT columns, ALLMUA axes, tb
+in ms, the channel-order caveat of GIN issue 2) and ``_code/norm_MUA.m`` (region ranges, ALLMAT columns as read
+there: ``ALLMAT(:,2)`` train, ``ALLMAT(:,3)`` test, ``ALLMAT(:,end)`` day; ``normMUA = normMUA(mapping,:)``; the
+per-day z-scoring with the mean and std of that day's test trials inside the region's window ``tb > start & tb <=
+end``). The README lists a 7th ALLMAT column ("correct") that norm_MUA.m does not have; the day is read from the
+last column either way. h5py shapes (ALLMUA 300 × 25,248 × 1,024; ALLMAT 6 × trials; 300 samples of tb, -100 to 199
+ms, 1 ms) are as read by users' code (a BERG TVSD preprocessing ``utils.py``, repository not named by the index),
+not by the provider's; the loader reads tb from the file rather than assuming it. The mapping file's location for
+monkey F is assumed to mirror monkey N's (only the monkey N path is confirmed, from norm_MUA.m and users' code).
 
 Electrodes by region (``norm_MUA.m``): monkey N: V1 1-512, V4 513-768, IT 769-1024; monkey F: V1 1-512,
 IT 513-832, V4 833-1024. Images: the THINGS database (``object_images/`` beside the files, as for THINGS-fMRI).
