@@ -4,10 +4,12 @@
 * Brain-Score's public MajajHong2015 (V4, IT) and FreemanZiemba2013 (V1, V2) PLS benchmarks;
 * ridge with a published per-voxel ceiling (:class:`PublishedCeilingBenchmark`): NSD ROIs, THINGS-fMRI ROIs;
 * ridge with a split-half ceiling: TVSD (V1, V4, IT), and per 10 ms bin of its trials (``-ridge-time``);
-* time-resolved (:class:`TimeResolvedBenchmark`): THINGS-EEG2 temporal RSA and ridge per time point,
+* time-resolved (:class:`TimeResolvedBenchmark`): THINGS-EEG2 temporal RSA and ridge per time point (version 2:
+  the images are 7° wide, as the authors' data_collection_train.m sets, which changes what a model sees on screen),
   MajajHong2015 ridge per time bin;
 * Algonauts 2019 RSA (fMRI EVC / IT, MEG early / late; 92 and 118 images);
-* LeBel 2023 story listening (:class:`StoryBenchmark`: FIR-delayed ridge, story-grouped folds).
+* LeBel 2023 story listening (:class:`StoryBenchmark`: FIR-delayed ridge, story-grouped folds; version 2: the
+  authors' TR timing, see `brainalign.data.datasets.lebel2023`).
 
 ``Cowley2023.V4-ridge-<session>`` score each released session with 5-fold ridge as ``Cowley2023.V4-ridge`` does
 for 210325; their responses are repeat-averaged, so they have no ceiling (the value is the median r).
@@ -255,12 +257,12 @@ TVSD_TIME_BENCHMARKS = tuple(
 )
 THINGS_EEG2_BENCHMARKS = (
     TimeResolvedBenchmark("THINGSEEG2.test-temporal-rsa", "THINGSEEG2", "occipitoparietal", "temporal-rsa",
-                          "responses", selection={"subject": "sub-01", "split": "test"},
+                          "responses", selection={"subject": "sub-01", "split": "test"}, version=2,
                           description=("human EEG (THINGS-EEG2), subject 1, 200 test images x 80 repetitions, 17 "
                                        "channels x 100 time points; Spearman between the model's correlation-"
                                        "distance RDM and the EEG RDM of each time point; value = peak")),
     TimeResolvedBenchmark("THINGSEEG2.test-ridge-time", "THINGSEEG2", "occipitoparietal", "ridge", "responses",
-                          selection={"subject": "sub-01", "split": "test"},
+                          selection={"subject": "sub-01", "split": "test"}, version=2,
                           description=("human EEG (THINGS-EEG2), subject 1, 200 test images; 5-fold ridge per time "
                                        "point on repeat-averaged channels; median r over channels; value = peak")),
 )
