@@ -90,6 +90,19 @@ def trials(tvsd):
     return root, physical.astype(np.float32), allmat, latents
 
 
+def _day_z_scored(data: np.ndarray, allmat: np.ndarray, window_ms: tuple[int, int]) -> np.ndarray:
+    """norm_MUA.m's normalisation, written directly: per electrode and day, minus the mean and over the std (ddof
+    1) of that day's test trials at low < tb <= high."""
+    test, day, data = allmat[2] > 0, allmat[5], data.astype(float)
+    low, high = window_ms
+    window = (low < TB) & (high >= TB)
+    z = np.empty_like(data)
+    for d in (1, 2):
+        pool = data[window][:, test & (day == d)].reshape(-1, data.shape[-1])
+        z[:, day == d] = (data[:, day == d] - pool.mean(0)) / pool.std(0, ddof=1)
+    return z
+
+
 def test_time_bins_are_day_z_scored_bin_means_of_the_array_electrodes(trials):
     _, physical, allmat, _ = trials
     it = TVSD().responses("IT", bin_ms=50)
@@ -97,21 +110,18 @@ def test_time_bins_are_day_z_scored_bin_means_of_the_array_electrodes(trials):
     assert it["time"].values.tolist() == [-100, -50, 0, 50, 100, 150]
     assert it["time_bin_end"].values[0] == -50 and it["electrode"].values[0] == 769
     # direct implementation of norm_MUA.m's normalisation: each day's test trials, IT window 75 < tb <= 175
-    test, day, data = allmat[2] > 0, allmat[5], physical[..., 768:].astype(float)
-    window = (TB > 75) & (TB <= 175)
-    z = np.empty_like(data)
-    for d in (1, 2):
-        pool = data[window][:, test & (day == d)]
-        mean, std = pool.mean((0, 1)), pool.reshape(-1, 256).std(0, ddof=1)
-        z[:, day == d] = (data[:, day == d] - mean) / std
+    z = _day_z_scored(physical[..., 768:], allmat, (75, 175))
     for k in (0, 7):  # test image k: its trials in trial order are its repetitions
         rows = np.flatnonzero(allmat[2] == k + 1)
         expected = z[:, rows].reshape(6, 5, N_REPS, 256).mean(1).transpose(2, 1, 0)
         np.testing.assert_allclose(it.values[k], expected, rtol=1e-4, atol=1e-4)
     assert it["stimulus_id"].values.tolist() == TVSD().stimulus_set(bin_ms=50).stimulus_ids
-    train = TVSD().responses("V1", split="train", bin_ms=100)
+    train = TVSD().responses("V1", split="train", bin_ms=100)  # normalised by the test trials of its day
     assert train.dims == ("stimulus", "neuroid", "time") and train.shape == (N_TRAIN, 512, 3)
     assert train["stimulus_id"].values[0] == "other0_02s"
+    row = np.flatnonzero(allmat[1] == 1)[0]
+    expected = _day_z_scored(physical[..., :512], allmat, (25, 125))[:, row].reshape(3, 10, 512).mean(1).T
+    np.testing.assert_allclose(train.values[0], expected, rtol=1e-4, atol=1e-4)
     with pytest.raises(InvalidInputError, match="bin_ms must be a positive number"):
         TVSD().responses("IT", bin_ms=0)
 

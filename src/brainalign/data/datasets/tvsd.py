@@ -192,11 +192,15 @@ class TVSD(Dataset):
             wanted = np.flatnonzero(image > 0)
             wanted = wanted[np.argsort(image[wanted], kind="stable")]  # things_imgs order, repetitions in time
             in_bin, starts = bin_edges(tb, bin_ms)
-            binned = _read_binned(f["ALLMUA"], wanted, channels, in_bin, len(starts), desc=f"TVSD {monkey} {split}")
             low, high = WINDOWS_MS[region]
-            window = (tb > low) & (tb <= high)
-            test = np.flatnonzero(allmat[2] > 0)
-            mean, std = _day_statistics(f["ALLMUA"], test, day[test], channels, window)
+            pool = DayPool((tb > low) & (tb <= high))  # test trials: normalised by themselves, read once
+            binned = _read_binned(f["ALLMUA"], wanted, channels, in_bin, len(starts), desc=f"TVSD {monkey} {split}",
+                                  pool=pool if split == "test" else None, days=day[wanted])
+            if split == "train":
+                test = np.flatnonzero(allmat[2] > 0)
+                for positions, data in _blocks(test, channels, f["ALLMUA"], "TVSD normalisation"):
+                    pool.add(data, day[test][positions])
+            mean, std = pool.statistics()
         days = day[wanted]
         unknown = sorted(set(days.tolist()) - set(mean))
         if unknown:
@@ -245,29 +249,46 @@ def _blocks(trials: np.ndarray, channels: np.ndarray, allmua: h5py.Dataset, desc
 
 
 def _read_binned(allmua: h5py.Dataset, trials: np.ndarray, channels: np.ndarray, in_bin: np.ndarray, n_bins: int,
-                 desc: str) -> np.ndarray:
-    """trial × channel × bin means of ``allmua`` (time × trial × channel), read block by block."""
+                 desc: str, pool: DayPool | None = None, days: np.ndarray | None = None) -> np.ndarray:
+    """trial × channel × bin means of ``allmua`` (time × trial × channel), read block by block; each block also
+    goes into ``pool`` (with the trials' ``days``) when one is given."""
     out = np.empty((len(trials), len(channels), n_bins), dtype=np.float32)
     weights = (in_bin[None] == np.arange(n_bins)[:, None]).astype(float)  # bin × time sample
     weights /= weights.sum(1, keepdims=True)
     for positions, data in _blocks(trials, channels, allmua, desc):
         out[positions] = np.einsum("bt,tkc->kcb", weights, data)
+        if pool is not None and days is not None:
+            pool.add(data, days[positions])
     return out
 
 
-def _day_statistics(allmua: h5py.Dataset, test: np.ndarray, days: np.ndarray, channels: np.ndarray,
-                    window: np.ndarray) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
-    """Per day, each channel's mean and std (ddof 1, MATLAB's nanstd) over that day's test trials and the time
-    samples in ``window`` (norm_MUA.m's normalisation pool)."""
-    n: dict[int, np.ndarray] = {}
-    total: dict[int, np.ndarray] = {}
-    squares: dict[int, np.ndarray] = {}
-    for positions, data in _blocks(test, channels, allmua, "TVSD normalisation"):
-        window_data = data[window].astype(float)  # time × trial × channel
-        for d in map(int, np.unique(days[positions])):
-            part = window_data[:, days[positions] == d]
-            n[d] = n.get(d, 0) + np.isfinite(part).sum((0, 1))
-            total[d] = total.get(d, 0) + np.nansum(part, (0, 1))
-            squares[d] = squares.get(d, 0) + np.nansum(part ** 2, (0, 1))
-    mean = {d: total[d] / n[d] for d in n}
-    return mean, {d: np.sqrt((squares[d] - n[d] * mean[d] ** 2) / (n[d] - 1)) for d in n}
+class DayPool:
+    """Per recording day, each channel's mean and std (ddof 1, MATLAB's nanstd) over the time samples in
+    ``window`` of the trials added: norm_MUA.m's normalisation pool when the trials are the test trials.
+
+    >>> pool = DayPool(np.array([False, True, True]))
+    >>> pool.add(np.arange(12.0).reshape(3, 2, 2), np.array([1, 1]))  # time × trial × channel
+    >>> mean, std = pool.statistics()
+    >>> mean[1].tolist(), bool(np.isclose(std[1][0], np.std([4.0, 6.0, 8.0, 10.0], ddof=1)))
+    ([7.0, 8.0], True)
+    """
+
+    def __init__(self, window: np.ndarray):
+        self.window = window
+        self.n: dict[int, np.ndarray] = {}
+        self.total: dict[int, np.ndarray] = {}
+        self.squares: dict[int, np.ndarray] = {}
+
+    def add(self, data: np.ndarray, days: np.ndarray) -> None:
+        """Add trials (``data``: time × trial × channel) recorded on ``days``."""
+        window_data = data[self.window].astype(float)
+        for d in map(int, np.unique(days)):
+            part = window_data[:, days == d]
+            self.n[d] = self.n.get(d, 0) + np.isfinite(part).sum((0, 1))
+            self.total[d] = self.total.get(d, 0) + np.nansum(part, (0, 1))
+            self.squares[d] = self.squares.get(d, 0) + np.nansum(part ** 2, (0, 1))
+
+    def statistics(self) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+        """``(mean, std)`` per day."""
+        mean = {d: self.total[d] / self.n[d] for d in self.n}
+        return mean, {d: np.sqrt((self.squares[d] - self.n[d] * mean[d] ** 2) / (self.n[d] - 1)) for d in self.n}
