@@ -40,7 +40,7 @@ def miniature(tmp_path, monkeypatch, private_cache):
     root = tmp_path / "mirror" / "lebel2023" / "derivative"
     (root / "preprocessed_data" / "UTS01").mkdir(parents=True)
     (root / "TextGrids").mkdir()
-    (root / "respdict.json").write_text(json.dumps({s: N_TRS for s in STORIES}))
+    (root / "respdict.json").write_text(json.dumps({s: N_TRS + 20 for s in STORIES}))  # run TRs: rows + 20
     weights = rng.normal(size=(N_LATENT, N_VOXELS))
     latents, data = {}, {}
     for story in STORIES:
@@ -49,7 +49,8 @@ def miniature(tmp_path, monkeypatch, private_cache):
         data[story] = (delayed @ weights + 0.3 * rng.normal(size=(N_TRS, N_VOXELS))).astype(np.float32)
         with h5py.File(root / "preprocessed_data" / "UTS01" / f"{story}.hf5", "w") as f:
             f["data"] = data[story]
-        words = [(0.0, 0.4, "sp")] + [(0.4 + 0.7 * i, 0.9 + 0.7 * i, f"{story}{i}") for i in range(120)]
+        words = ([(0.0, 0.4, "sp"), (0.4, 0.45, "{NS}"), (0.45, 0.5, "sentence_start")]
+                 + [(0.5 + 0.7 * i, 1.0 + 0.7 * i, f"{story}{i}") for i in range(120)])
         (root / "TextGrids" / f"{story}.TextGrid").write_text(_textgrid(words))
     monkeypatch.setenv("BRAINALIGN_MIRROR", str(tmp_path / "mirror"))
     monkeypatch.setattr(lebel, "S3", "http://127.0.0.1:9/")  # never download in tests
@@ -64,10 +65,11 @@ def test_tr_texts_and_responses_follow_the_files(miniature):
     assert responses["story"].values.tolist() == [STORIES[0]] * N_TRS + [STORIES[1]] * N_TRS
     stimuli = dataset.stimulus_set(stories=STORIES[:2])
     assert stimuli.stimulus_ids == responses["stimulus_id"].values.tolist()
-    # TR 0 of a response file ends (TRIM_START + 1) TRs after the audio onset: words that ended by then
-    end = (lebel.TRIM_START + 1) * lebel.TR_S
-    heard = [f"{STORIES[0]}{i}" for i in range(120) if 0.9 + 0.7 * i <= end]
-    assert stimuli.texts[0] == " ".join(heard[-lebel.CONTEXT_WORDS:])
+    # the authors' grid: response row j is heard 2j + 10 to 2j + 12 s into the audio; a word counts from its onset
+    for row in (0, 7):
+        heard = [f"{STORIES[0]}{i}" for i in range(120) if 0.5 + 0.7 * i < 2 * row + 12]
+        assert stimuli.texts[row] == " ".join(heard[-lebel.CONTEXT_WORDS:])
+    assert stimuli.texts[0].split()[0] == f"{STORIES[0]}0"  # silences and noise marks are not words
     assert dataset.stories() == sorted(STORIES)
 
 

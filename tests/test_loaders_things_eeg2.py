@@ -55,7 +55,7 @@ def test_eeg_keeps_channels_repetitions_and_time(eeg):
     stimuli = dataset.stimulus_set()
     assert stimuli.stimulus_ids == responses["stimulus_id"].values.tolist()
     assert stimuli.paths[3].parts[-2:] == ("00003_thing3", "thing3_01s.jpg")
-    assert len(dataset.published_files) == 21  # 10 subjects x 2 splits + the image metadata
+    assert len(dataset.files) == 21  # 10 subjects x 2 splits + the image metadata
 
 
 def test_temporal_rsa_benchmark_matches_scipy(eeg):

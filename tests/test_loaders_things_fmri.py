@@ -3,7 +3,9 @@ pandas' own HDF5 writer (PyTables): ROI rows, test repetitions, noise ceilings, 
 
 from __future__ import annotations
 
+import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -80,3 +82,13 @@ def test_unknown_roi_and_missing_images_are_named(betas, tmp_path, monkeypatch):
     with pytest.raises(OfflineError, match=r"betas_csv/sub-01_StimulusMetadata.csv is not here: download it from "
                                            r"https://plus.figshare.com/ndownloader/files/36789690"):
         THINGSfMRI().stimulus_set()
+
+
+def test_stimulus_metadata_without_concept_column(betas):
+    """The StimulusMetadata shown in THINGS-data's usage notebook has no ``concept``: it comes from the file name."""
+    trials, _, _ = betas
+    path = Path(os.environ["BRAINALIGN_MIRROR"]) / "things_fmri" / "betas_csv" / "sub-01_StimulusMetadata.csv"
+    trials.drop(columns="concept").assign(subject_id=1, trial_id=range(len(trials))).to_csv(path, index=False)
+    stimuli = THINGSfMRI().stimulus_set(split="train")
+    assert stimuli.metadata["concept"].tolist()[:3] == [s.split("_")[0] for s in stimuli.stimulus_ids[:3]]
+    assert all(p.is_file() for p in stimuli.paths)

@@ -3,11 +3,13 @@
 * Cowley2023 V4 ridge per session and per published split (:class:`SessionPoolBenchmark`);
 * Brain-Score's public MajajHong2015 (V4, IT) and FreemanZiemba2013 (V1, V2) PLS benchmarks;
 * ridge with a published per-voxel ceiling (:class:`PublishedCeilingBenchmark`): NSD ROIs, THINGS-fMRI ROIs;
-* ridge with a split-half ceiling: TVSD (V1, V4, IT);
-* time-resolved (:class:`TimeResolvedBenchmark`): THINGS-EEG2 temporal RSA and ridge per time point,
+* ridge with a split-half ceiling: TVSD (V1, V4, IT), and per 10 ms bin of its trials (``-ridge-time``);
+* time-resolved (:class:`TimeResolvedBenchmark`): THINGS-EEG2 temporal RSA and ridge per time point (version 2:
+  the images are 7° wide, as the authors' data_collection_train.m sets, which changes what a model sees on screen),
   MajajHong2015 ridge per time bin;
 * Algonauts 2019 RSA (fMRI EVC / IT, MEG early / late; 92 and 118 images);
-* LeBel 2023 story listening (:class:`StoryBenchmark`: FIR-delayed ridge, story-grouped folds).
+* LeBel 2023 story listening (:class:`StoryBenchmark`: FIR-delayed ridge, story-grouped folds; version 2: the
+  authors' TR timing, see `brainalign.data.datasets.lebel2023`).
 
 ``Cowley2023.V4-ridge-<session>`` score each released session with 5-fold ridge as ``Cowley2023.V4-ridge`` does
 for 210325; their responses are repeat-averaged, so they have no ceiling (the value is the median r).
@@ -244,14 +246,23 @@ TVSD_BENCHMARKS = tuple(
                            "repetitions; 5-fold ridge; median over electrodes of r·|r| / split-half reliability"))
     for region in ("V1", "V4", "IT")
 )
+TVSD_TIME_BENCHMARKS = tuple(
+    TimeResolvedBenchmark(f"TVSD.{region}-ridge-time", "TVSD", region, "ridge", "responses",
+                          selection={"monkey": "monkeyN", "split": "test", "bin_ms": 10},
+                          description=(f"macaque {region} multi-unit activity in 10 ms bins (TVSD trials, monkey N, "
+                                       "z-scored per electrode and day as the authors do), 100 THINGS test images x "
+                                       "30 repetitions; 5-fold ridge per bin on repeat-averaged MUA; median r; "
+                                       "value = peak"))
+    for region in ("V1", "V4", "IT")
+)
 THINGS_EEG2_BENCHMARKS = (
     TimeResolvedBenchmark("THINGSEEG2.test-temporal-rsa", "THINGSEEG2", "occipitoparietal", "temporal-rsa",
-                          "responses", selection={"subject": "sub-01", "split": "test"},
+                          "responses", selection={"subject": "sub-01", "split": "test"}, version=2,
                           description=("human EEG (THINGS-EEG2), subject 1, 200 test images x 80 repetitions, 17 "
                                        "channels x 100 time points; Spearman between the model's correlation-"
                                        "distance RDM and the EEG RDM of each time point; value = peak")),
     TimeResolvedBenchmark("THINGSEEG2.test-ridge-time", "THINGSEEG2", "occipitoparietal", "ridge", "responses",
-                          selection={"subject": "sub-01", "split": "test"},
+                          selection={"subject": "sub-01", "split": "test"}, version=2,
                           description=("human EEG (THINGS-EEG2), subject 1, 200 test images; 5-fold ridge per time "
                                        "point on repeat-averaged channels; median r over channels; value = peak")),
 )
@@ -295,14 +306,16 @@ class StoryBenchmark(Benchmark):
 LEBEL_STORIES = ("alternateithicatom", "avatar", "howtodraw", "legacy", "life", "myfirstdaywiththeyankees", "naked",
                  "odetostepfather", "souls", "undertheinfluence")
 LEBEL_BENCHMARKS = (
-    StoryBenchmark("LeBel2023.UTS01-ridge", "LeBel2023", "cortex", "ridge", "responses",
+    StoryBenchmark("LeBel2023.UTS01-ridge", "LeBel2023", "cortex", "ridge", "responses", version=2,
                    selection={"subject": "UTS01", "stories": LEBEL_STORIES},
                    description=("human fMRI while listening to 10 stories (LeBel et al. 2023), subject UTS01, whole "
                                 "cortex; features of the last 20 words per TR, FIR delays 1-4 TRs; ridge with "
-                                "5 story-held-out folds; median r over voxels (no ceiling)")),
+                                "5 story-held-out folds; median r over voxels (no ceiling). Version 2: TR texts "
+                                "on the authors' timing (row j heard 2j+10 to 2j+12 s; N - 20 rows per story)")),
 )
 
 for _benchmark in (*COWLEY_SESSION_BENCHMARKS, *COWLEY_SPLIT_BENCHMARKS, *BRAINIO_BENCHMARKS, *NSD_BENCHMARKS,
                    *THINGS_EEG2_BENCHMARKS, *ALGONAUTS2019_BENCHMARKS, *MAJAJHONG_TEMPORAL_BENCHMARKS,
-                   *LEBEL_BENCHMARKS, *THINGS_FMRI_BENCHMARKS, *TVSD_BENCHMARKS):
+                   *LEBEL_BENCHMARKS, *THINGS_FMRI_BENCHMARKS, *TVSD_BENCHMARKS,
+                   *TVSD_TIME_BENCHMARKS):
     register_benchmark(_benchmark)

@@ -10,6 +10,16 @@ Layout (the challenge's ``Training_Data`` folder, unpacked under ``algonauts2019
 
 The ``.mat`` files are read with scipy (MATLAB v5) or, for MATLAB v7.3 files, with h5py (whose arrays come in
 reversed axis order). No checksums are published: the first copy's sha256 is recorded and checked afterwards.
+
+Confirmed from the challenge devkit's scoring scripts as copied in ``donalddop/Algonauts`` (``testSub_meg.py``,
+``testSub_fmri.py``: files ``target_fmri.mat`` / ``target_meg.mat``, variables ``EVC_RDMs``, ``IT_RDMs``,
+``MEG_RDMs_early``, ``MEG_RDMs_late``; the same h5py-or-scipy loading with h5py arrays transposed; fMRI one RDM
+per subject; MEG a stack of RDMs per subject whose Spearman correlations the devkit averages, the second axis
+here called ``session``) and from users' code (``Training_Data/92_Image_Set/92images/*.jpg``,
+``118_Image_Set/118images``; 15 subjects for both sets). Not confirmed from code: that the second MEG axis is
+the session, the RDM distances (1 - Pearson r for fMRI, decoding accuracy for MEG, from the Algonauts 2019
+report) and that RDM rows follow the sorted image file names. The devkit scores the squared Spearman
+correlation as a percentage of its noise ceiling; the ``-rsa`` benchmarks use Spearman with a LOSO ceiling.
 """
 
 from __future__ import annotations
@@ -25,7 +35,7 @@ import scipy.io
 from brainalign.core.config import cache_dir, mirror_dirs
 from brainalign.core.errors import InvalidInputError, OfflineError
 from brainalign.data.dataset import Dataset
-from brainalign.data.fetch import RemoteFile, fetch
+from brainalign.data.fetch import RemoteFile
 from brainalign.data.rdm import RDM
 from brainalign.data.registry import register_dataset
 from brainalign.data.stimuli import IMAGE_SUFFIXES, StimulusSet, natural_key
@@ -73,12 +83,10 @@ class Algonauts2019(Dataset):
     regions = tuple(REGIONS)
 
     @property
-    def published_files(self) -> tuple[RemoteFile, ...]:
+    def files(self) -> tuple[RemoteFile, ...]:  # type: ignore[override]
+        """The two RDM files of this image set (the images are unpacked by hand beside them)."""
         return tuple(RemoteFile(f"Training_Data/{self.image_set}_Image_Set/{name}", CHALLENGE_URL, manual=True)
                      for name in ("target_fmri.mat", "target_meg.mat"))
-
-    def download(self) -> list[Path]:
-        return [fetch(self.folder, f) for f in self.published_files]
 
     def stimulus_set(self, **selection: Any) -> StimulusSet:
         """The images in RDM order (sorted file names), ids ``<image_set>/<file stem>``."""
@@ -102,7 +110,7 @@ class Algonauts2019(Dataset):
         """Per-subject RDMs (descriptor ``subject``, and ``session`` for MEG)."""
         self._check_region(region)
         name, variable, distance = REGIONS[region]
-        path = fetch(self.folder, next(f for f in self.published_files if f.path.endswith(name)))
+        path = self._fetch(f"Training_Data/{self.image_set}_Image_Set/{name}")
         values = read_mat_variable(path, variable)
         n = int(self.image_set)
         if values.ndim not in (3, 4) or values.shape[-2:] != (n, n):

@@ -3,20 +3,33 @@ ds003020), as preprocessed by the authors: one response matrix per story (TRs ×
 
 Files (the ``derivative`` folder of ds003020, public on OpenNeuro's S3 bucket, under ``lebel2023/``)::
 
-    derivative/respdict.json                          story → number of TRs in its response file
-    derivative/preprocessed_data/UTS01/<story>.hf5    HDF5, dataset "data": TRs × voxels (float32)
-    derivative/TextGrids/<story>.TextGrid             Praat TextGrid: word and phone onsets (s)
+    derivative/respdict.json                          story → N, the number of TRs of its run
+    derivative/preprocessed_data/UTS01/<story>.hf5    HDF5, dataset "data": (N - 20) TRs × voxels (float32)
+    derivative/TextGrids/<story>.TextGrid             Praat TextGrid: tier 1 phones, tier 2 words (onsets in s)
 
-The stimuli are TRs: stimulus ``<story>/tr0000`` is the text heard up to the end of that TR (its last
-``CONTEXT_WORDS`` words), so any text model gives one feature vector per TR. The response files start
-``TRIM_START`` TRs after the audio onset (the authors drop the first 10 and last 5 TRs of each run).
-No checksums are published: each file's sha256 is recorded at its first download and checked afterwards.
+Timing, as the authors' code builds it (``HuthLab/deep-fMRI-dataset``: ``encoding/ridge_utils/
+stimulus_utils.py`` ``load_simulated_trfiles(respdict, tr=2.0, start_time=10.0, pad=5)``, ``DataSequence.
+from_grid``, ``encoding/encoding_utils.py`` ``apply_zscore_and_hrf``: features ``[5 + trim:-trim]`` with
+``trim=5``, delays 1-4 TRs; ``HuthLab/semantic-decoding`` ``decoding/utils_resp.py`` reads ``hf["data"]``):
+the stimulus grid has N - 5 TRs of 2.0 s, TR k spanning ``2k - 10`` to ``2k - 8`` s of the audio (a word
+belongs to the TR its onset falls in); its first 10 and last 5 TRs are dropped, so response row j is stimulus
+TR ``j + 10``, heard from ``2j + 10`` to ``2j + 12`` s, and a story has N - 20 response rows. That last count is
+implied by the authors' code (stimulus and response rows are stacked side by side) and was checked on the real
+files by a third party's code in the index (``treasureisland``: N = 414, 394 rows). Words: tier "word...",
+without the authors' ``DEFAULT_BAD_WORDS`` (``sentence_start``, ``sentence_end``, ``br``, ``lg``, ``ls``,
+``ns``, ``sp``, braces stripped; ``ridge_utils/dsutils.py`` of ``HuthLab/encoding-model-scaling-laws``) and
+empty intervals. The scanner's TR is 2.0045 s (``TRFile(expectedtr=2.0045)``); the authors' grid uses 2.0 s.
+
+The stimuli are TRs: stimulus ``<story>/tr0000`` is the text heard up to the end of that response row's TR
+(its last ``CONTEXT_WORDS`` words), so any text model gives one feature vector per TR. (Until version 2 of
+``LeBel2023.UTS01-ridge`` the texts ended 10 s too late: 2.0045 s TRs counted from 10 TRs after onset, with
+respdict's N taken as the row count.) No checksums are published: each file's sha256 is recorded at its first
+download and checked afterwards.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -34,18 +47,21 @@ from brainalign.data.stimuli import StimulusSet
 
 S3 = "https://s3.amazonaws.com/openneuro.org/ds003020/"
 SUBJECTS = tuple(f"UTS{i:02d}" for i in range(1, 9))
-TR_S = 2.0045  # repetition time (s)
-TRIM_START = 10  # TRs between the audio onset and the first row of a response file
+ACQUISITION_TR_S = 2.0045  # the scanner's repetition time (s)
+TR_S = 2.0  # the TR of the authors' stimulus grid (load_simulated_trfiles)
+SOUND_START_S = 10.0  # stimulus TR 0 starts this long before the audio
+FIRST_TR = 10  # stimulus TRs before response row 0 (5 of padding + trim 5)
+DROPPED_TRS = 20  # respdict's N minus the response rows: padding 5, trim 10 at the start and 5 at the end
 CONTEXT_WORDS = 20
 RESPDICT = "derivative/respdict.json"
 TEST_STORY = "wheretheressmoke"  # the story presented repeatedly, held out from training in the paper
-SILENCE = re.compile(r"^(sp|\{.*\}|)$", re.IGNORECASE)  # "sp", "{SL}", "{NS}", ... and empty intervals
+BAD_WORDS = frozenset({"sentence_start", "sentence_end", "br", "lg", "ls", "ns", "sp", ""})  # dsutils.py, + empty
 
 
 def read_textgrid_words(path: Path) -> pd.DataFrame:
-    """The words of a Praat TextGrid (long text format): columns ``start``, ``end`` (s) and ``word``, silences
-    and noise marks (``sp``, ``{SL}``, ...) left out. Words come from the first interval tier whose name starts
-    with ``word``.
+    """The words of a Praat TextGrid (long text format): columns ``start``, ``end`` (s) and ``word``, without
+    ``BAD_WORDS`` (silences and noise marks such as ``sp`` or ``{NS}``). Words come from the first interval tier
+    whose name starts with ``word``.
 
     >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "s.TextGrid"
@@ -63,7 +79,7 @@ def read_textgrid_words(path: Path) -> pd.DataFrame:
         elif tier is not None and tier.startswith("word") and key in ("xmin", "xmax", "text"):
             interval[key] = value
             if key == "text" and "xmin" in interval and "xmax" in interval:
-                if not SILENCE.match(value.strip()):
+                if value.lower().strip("{}").strip() not in BAD_WORDS:
                     rows.append((float(interval["xmin"]), float(interval["xmax"]), value.strip().lower()))
                 interval = {}
     if not rows:
@@ -71,16 +87,17 @@ def read_textgrid_words(path: Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["start", "end", "word"])
 
 
-def tr_texts(words: pd.DataFrame, n_trs: int, trim_start: int = TRIM_START, tr_s: float = TR_S,
-             context: int = CONTEXT_WORDS) -> list[str]:
-    """For each of ``n_trs`` response TRs, the last ``context`` words that ended by the end of that TR.
+def tr_texts(words: pd.DataFrame, n_trs: int, first_tr: int = FIRST_TR, tr_s: float = TR_S,
+             sound_start_s: float = SOUND_START_S, context: int = CONTEXT_WORDS) -> list[str]:
+    """For each of ``n_trs`` response rows, the last ``context`` words whose onset falls before the end of its TR
+    (stimulus TR ``j + first_tr``, ending ``(j + first_tr + 1) * tr_s - sound_start_s`` s into the audio).
 
     >>> words = pd.DataFrame({"start": [0.0, 1.0, 2.5], "end": [0.5, 1.5, 3.0], "word": ["a", "b", "c"]})
-    >>> tr_texts(words, 2, trim_start=0, tr_s=2.0)
+    >>> tr_texts(words, 2, first_tr=0, sound_start_s=0.0)
     ['a b', 'a b c']
     """
-    ends = (np.arange(n_trs) + trim_start + 1) * tr_s
-    counts = np.searchsorted(words["end"].to_numpy(), ends, side="right")
+    ends = (np.arange(n_trs) + first_tr + 1) * tr_s - sound_start_s
+    counts = np.searchsorted(words["start"].to_numpy(), ends, side="left")
     vocabulary = words["word"].tolist()
     return [" ".join(vocabulary[max(0, c - context):c]) for c in counts]
 
@@ -127,7 +144,7 @@ class LeBel2023(Dataset):
                 "fMRI dataset for voxelwise encoding models. Sci Data 10:555. OpenNeuro ds003020.")
     license = "CC0 (OpenNeuro ds003020)"
     species = "human"
-    modality = "fMRI (3T, whole brain, TR 2.0045 s)"
+    modality = f"fMRI (3T, whole brain, TR {ACQUISITION_TR_S} s)"
     regions = ("cortex",)
     visual_degrees = None  # auditory stimuli
     subjects = SUBJECTS
@@ -162,21 +179,22 @@ class LeBel2023(Dataset):
                     raise InvalidInputError(f"{path} has no dataset 'data'; found {sorted(f)}")
                 data = np.asarray(f["data"], dtype=np.float32)
             if data.shape[0] != n_trs[story] or (parts and data.shape[1] != parts[0].shape[1]):
-                raise InvalidInputError(f"{path}: data of shape {data.shape}; respdict.json gives {n_trs[story]} "
-                                        "TRs" + (f" and earlier stories {parts[0].shape[1]} voxels" if parts else ""))
+                raise InvalidInputError(f"{path}: data of shape {data.shape}; respdict.json gives "
+                                        f"{n_trs[story] + DROPPED_TRS} TRs, so {n_trs[story]} response rows"
+                                        + (f", and earlier stories {parts[0].shape[1]} voxels" if parts else ""))
             parts.append(data)
         values = np.concatenate(parts)
         ids = [f"{story}/tr{t:04d}" for story in names for t in range(n_trs[story])]
         responses = make_responses(
             values, ids, neuroid_coords={"neuroid_id": [f"{subject}/voxel{v}" for v in range(values.shape[1])],
                                          "subject": [subject] * values.shape[1]},
-            attrs={"dataset": self.identifier, "region": region, "subject": subject, "tr_s": TR_S})
+            attrs={"dataset": self.identifier, "region": region, "subject": subject, "tr_s": ACQUISITION_TR_S})
         return responses.assign_coords(story=("stimulus", [s for s in names for _ in range(n_trs[s])]))
 
     def _selected(self, subject: str, stories: str | tuple[str, ...],
                   selection: dict[str, Any]) -> tuple[list[str], dict[str, int]]:
         self._check_selection({"subject": subject, **selection}, {"subject": self.subjects})
-        n_trs = {k: int(v) for k, v in json.loads(self._file(RESPDICT).read_text()).items()}
+        n_trs = {k: int(v) - DROPPED_TRS for k, v in json.loads(self._file(RESPDICT).read_text()).items()}
         names = sorted(n_trs) if stories == "all" else list((stories,) if isinstance(stories, str) else stories)
         unknown = [s for s in names if s not in n_trs]
         if unknown:

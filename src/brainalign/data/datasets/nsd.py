@@ -10,6 +10,14 @@ Layout of one subject (as unpacked from the Algonauts 2023 download, in a mirror
     subj01/roi_masks/{lh,rh}.streams_challenge_space.npy             per vertex: 0 none, 1 early, ... 7 parietal
     subj01/roi_masks/{lh,rh}.all-vertices_fsaverage_space.npy        fsaverage vertices in challenge space
 
+Confirmed from the Algonauts 2023 devkit code as copied in users' repositories in the index (file and folder
+names ``training_split/training_fmri/{lh,rh}_training_fmri.npy``, ``roi_masks/{lh,rh}.<rois>_challenge_space.npy``
+with the ``mapping_<rois>.npy`` label dictionaries, image names ``train-NNNN_nsd-NNNNN.png`` whose last five
+digits are the NSD id) and from users' NSD code (prf-visualrois labels 1-7 V1v, V1d, V2v, V2d, V3v, V3d, hV4;
+streams labels 1-7 early, midventral, midlateral, midparietal, ventral, lateral, parietal;
+``{lh,rh}.all-vertices_fsaverage_space.npy`` with NSD's ``fsaverage/betas_fithrf_GLMdenoise_RR/{lh,rh}.ncsnr.mgh``).
+The devkit's own repository is not in the index.
+
 The fMRI arrays are memory-mapped and only an ROI's columns are copied, a block of rows at a time, so one ROI
 of an NSD-scale subject (10,000 × 40,000 float32) loads in a fraction of its 1.6 GB
 (``benchmarks/bench_nsd_memory.py``). Noise ceilings: NSD's per-vertex ncsnr (fsaverage ``{lh,rh}.ncsnr.mgh``,
@@ -34,7 +42,7 @@ from brainalign.core.config import cache_dir, mirror_dirs
 from brainalign.core.errors import InvalidInputError, OfflineError
 from brainalign.core.labels import make_responses
 from brainalign.data.dataset import Dataset
-from brainalign.data.fetch import RemoteFile, fetch
+from brainalign.data.fetch import RemoteFile
 from brainalign.data.registry import register_dataset
 from brainalign.data.stimuli import StimulusSet
 
@@ -119,11 +127,8 @@ class NSD(Dataset):
     regions = tuple(ROI_LABELS)
     visual_degrees = 8.4  # images subtended 8.4° x 8.4° (Allen et al. 2022, Methods)
     subjects = SUBJECTS
-    published_files = (*(f for s in SUBJECTS for f in _subject_files(s)),
-                       RemoteFile(EXPDESIGN, f"{NSD_S3}nsddata/experiments/nsd/{EXPDESIGN}"))
-
-    def download(self) -> list[Path]:
-        return [fetch(self.folder, f) for f in self.published_files]
+    files = (*(f for s in SUBJECTS for f in _subject_files(s)),
+             RemoteFile(EXPDESIGN, f"{NSD_S3}nsddata/experiments/nsd/{EXPDESIGN}"))
 
     def stimulus_set(self, subject: str = "subj01", images: str = "all", **selection: Any) -> StimulusSet:
         """The subject's training images (in fMRI row order), ids ``nsd-<NSD 0-based image index>``."""
@@ -140,7 +145,7 @@ class NSD(Dataset):
         parts, hemisphere, vertex = [], [], []
         for h in HEMISPHERES:
             columns = self._columns(region, subject, h)
-            fmri = self._file(_fmri(subject, h))
+            fmri = self._fetch(_fmri(subject, h))
             n_rows = np.load(fmri, mmap_mode="r").shape[0]
             if n_rows != n_images:
                 raise InvalidInputError(f"{fmri} has {n_rows} rows but {subject} has {n_images} training images; "
@@ -168,8 +173,8 @@ class NSD(Dataset):
                               {"subject": self.subjects, "images": IMAGE_SETS})
         ceilings = []
         for h in HEMISPHERES:
-            ncsnr = np.asarray(nibabel.load(self._file(_ncsnr(subject, h))).get_fdata(), dtype=float).ravel()
-            in_challenge = np.load(self._file(_fsaverage_mask(subject, h))).astype(bool)
+            ncsnr = np.asarray(nibabel.load(self._fetch(_ncsnr(subject, h))).get_fdata(), dtype=float).ravel()
+            in_challenge = np.load(self._fetch(_fsaverage_mask(subject, h))).astype(bool)
             if in_challenge.size != ncsnr.size:
                 raise InvalidInputError(f"{_ncsnr(subject, h)} has {ncsnr.size} fsaverage vertices, the challenge "
                                         f"mask {in_challenge.size}; both must be fsaverage (163,842 per hemisphere)")
@@ -178,7 +183,7 @@ class NSD(Dataset):
 
     def _columns(self, region: str, subject: str, hemisphere: str) -> np.ndarray:
         kind, labels = ROI_LABELS[region]
-        return np.flatnonzero(np.isin(np.load(self._file(_roi_map(subject, hemisphere, kind))), labels))
+        return np.flatnonzero(np.isin(np.load(self._fetch(_roi_map(subject, hemisphere, kind))), labels))
 
     def _images(self, subject: str, images: str, selection: dict[str, Any]) -> tuple[list[Path], np.ndarray, int]:
         """The selected images, their fMRI rows, and the subject's number of training images."""
@@ -192,7 +197,7 @@ class NSD(Dataset):
         return [paths[i] for i in rows], rows, len(paths)
 
     def _shared1000(self) -> set[int]:
-        design = scipy.io.loadmat(fetch(self.folder, self.published_files[-1]), squeeze_me=True)
+        design = scipy.io.loadmat(self._fetch(EXPDESIGN), squeeze_me=True)
         return {int(i) - 1 for i in np.ravel(design["sharedix"])}  # MATLAB's 1-based indices → 0-based
 
     def _image_paths(self, subject: str) -> list[Path]:
@@ -206,11 +211,6 @@ class NSD(Dataset):
         raise OfflineError(f"the training images of {subject} are not here: download the Algonauts 2023 data from "
                            f"{ALGONAUTS_URL} and unpack {relative}/ at {where}")
 
-    def _file(self, path: str) -> Path:
-        remote = next((f for f in self.published_files if f.path == path), None)
-        if remote is None:
-            raise InvalidInputError(f"{path} is not a file of {self.identifier}")
-        return fetch(self.folder, remote)
 
 
 def _nsd_index(path: Path) -> int:

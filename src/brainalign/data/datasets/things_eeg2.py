@@ -9,6 +9,15 @@ Layout (the OSF release, unpacked under ``things_eeg2/`` in a mirror or the cach
     image_set/image_metadata.npy                             dict: {test,train}_img_concepts / _files, in data order
     image_set/test_images/<concept>/<file>.jpg               (and training_images/)
 
+Confirmed from ``gifale95/eeg_encoding``: ``02_eeg_preprocessing/preprocessing_utils.py`` (``save_prepr``: the
+dict keys ``preprocessed_eeg_data``, ``ch_names``, ``times``, data image conditions × repetitions × channels ×
+time points, the file names and folders; ``epoching``: channels matching ``^O *|^P *``, epochs -0.2 to 0.8 s,
+baseline before 0, 20 test and 2 training repetitions kept per session, so 80 and 4 over the 4 sessions),
+``02_eeg_preprocessing/preprocessing.py`` (100 Hz, MVNN over time) and ``00_data_collection/train/
+data_collection_train.m`` (images 7° × 7° of visual angle, ``p.visAngleX=7``). The image metadata keys
+(``train_img_concepts``, ``train_img_files``, ``test_...``) and folders (``training_images``, ``test_images``)
+are as read by users' code in the index, not by the providers' own.
+
 The ``.npy`` files hold pickled Python dicts (``numpy.save`` of a dict), so they are loaded with
 ``allow_pickle=True`` and only after their checksum was verified (no checksum is published: the first copy's
 sha256 is recorded by `brainalign.data.fetch` and checked on every later use).
@@ -27,7 +36,7 @@ from brainalign.core.config import cache_dir, mirror_dirs
 from brainalign.core.errors import InvalidInputError, OfflineError
 from brainalign.core.labels import NEUROID, REPETITION, STIMULUS, TIME, make_responses
 from brainalign.data.dataset import Dataset
-from brainalign.data.fetch import RemoteFile, fetch
+from brainalign.data.fetch import RemoteFile
 from brainalign.data.registry import register_dataset
 from brainalign.data.stimuli import StimulusSet
 
@@ -72,14 +81,11 @@ class THINGSEEG2(Dataset):
     species = "human"
     modality = "EEG (64 channels recorded; 17 occipital/parietal kept, 100 Hz)"
     regions = ("occipitoparietal",)
-    visual_degrees = None  # not verified here from the paper's text
+    visual_degrees = 7.0  # p.visAngleX = 7 in the authors' data_collection_train.m
     subjects = SUBJECTS
-    published_files = (*(RemoteFile(_eeg(s, split), OSF_URL, manual=True) for s in SUBJECTS
-                         for split in ("test", "training")),
-                       RemoteFile(METADATA, OSF_URL, manual=True))
-
-    def download(self) -> list[Path]:
-        return [fetch(self.folder, f) for f in self.published_files]
+    files = (*(RemoteFile(_eeg(s, split), OSF_URL, manual=True) for s in SUBJECTS
+               for split in ("test", "training")),
+             RemoteFile(METADATA, OSF_URL, manual=True))
 
     def stimulus_set(self, subject: str = "sub-01", split: str = "test", **selection: Any) -> StimulusSet:
         """The images of ``split`` in the order of the EEG data (ids ``<split>/<file stem>``)."""
@@ -93,7 +99,7 @@ class THINGSEEG2(Dataset):
         """EEG of one subject and split: stimulus × channel × repetition × time (``time`` in ms)."""
         self._check_region(region)
         _, files = self._images(subject, split, selection)
-        path = fetch(self.folder, self._published(_eeg(subject, split)))
+        path = self._fetch(_eeg(subject, split))
         content = load_dict(path, DATA_KEYS)
         data = np.asarray(content["preprocessed_eeg_data"])  # image × repetition × channel × time
         channels, times = list(content["ch_names"]), np.asarray(content["times"], dtype=float)
@@ -113,7 +119,7 @@ class THINGSEEG2(Dataset):
                               {"subject": self.subjects, "split": SPLITS})
         prefix = SPLITS[split]
         keys = (f"{prefix}_img_concepts", f"{prefix}_img_files")
-        metadata = load_dict(fetch(self.folder, self._published(METADATA)), keys)
+        metadata = load_dict(self._fetch(METADATA), keys)
         return [str(c) for c in metadata[keys[0]]], [str(f) for f in metadata[keys[1]]]
 
     def _image_root(self, split: str) -> Path:
@@ -125,8 +131,6 @@ class THINGSEEG2(Dataset):
         raise OfflineError(f"the {split} images are not here: download the image set from {OSF_URL} and unpack "
                            f"{relative}/ at " + " or ".join(str(r / relative) for r in roots))
 
-    def _published(self, path: str) -> RemoteFile:
-        return next(f for f in self.published_files if f.path == path)
 
 
 def _ids(split: str, files: list[str]) -> list[str]:

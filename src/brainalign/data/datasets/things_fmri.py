@@ -4,12 +4,23 @@ images (720 concepts), plus 100 test images shown 12 times, with ROI labels and 
 Files (``betas_csv.zip`` of the THINGS-data figshare collection, unpacked under ``things_fmri/betas_csv/``)::
 
     sub-01_ResponseData.h5       pandas HDF5 (fixed format), key "ResponseData": voxels × (voxel_id, trial 0, 1, ...)
-    sub-01_StimulusMetadata.csv  one row per trial: trial_type (train / test), session, run, stimulus, concept
-    sub-01_VoxelMetadata.csv     one row per voxel: voxel_id, nc_testset (noise ceiling, %), ROI columns (0/1)
+    sub-01_StimulusMetadata.csv  one row per trial: trial_type (train / test; catch trials are not in the
+                                 table), session, run, subject_id, trial_id, stimulus (file name) [, concept]
+    sub-01_VoxelMetadata.csv     one row per voxel: voxel_id, nc_testset (noise ceiling, %), ROI columns (0/1):
+                                 V1, V2, V3, hV4, ... and per hemisphere lEBA/rEBA, lFFA/rFFA, lOFA/rOFA,
+                                 lSTS/rSTS, lPPA/rPPA, lRSC/rRSC, lTOS/rTOS, lLOC/rLOC
+
+Confirmed from ``ViCCo-Group/THINGS-data`` ``MRI/notebooks/fmri_usage.ipynb`` (file names; "rows are voxels,
+columns are trials" plus ``voxel_id``; the voxel metadata columns above; nc_testset in %, e.g. 11.8; the
+StimulusMetadata columns, which in the notebook's output have no ``concept``: when the column is absent the
+concept is the file name before its last ``_``, the THINGS naming ``<concept>_<nn><letter>.jpg``). Not
+confirmed from the index: the 10° image size (kept from the paper's Methods as recalled; no indexed source
+states it) and the 100 test images × 12 repetitions (the notebook's text says "200 images"; the loader takes
+whatever the metadata lists).
 
 The response table is read with h5py (no PyTables needed): its float block holds the trial betas in trial
-order, its ``voxel_id`` block the voxel ids; only the rows of the requested ROI are read. ROI ``V1`` is the
-union of the metadata columns ``V1``, ``lV1`` and ``rV1`` (category ROIs come per hemisphere). Images: the
+order, its ``voxel_id`` block the voxel ids; only the rows of the requested ROI are read. ROI ``FFA`` is the
+union of the metadata columns ``FFA``, ``lFFA`` and ``rFFA`` (category ROIs come per hemisphere). Images: the
 THINGS database (``object_images/<concept>/<file>``), handed out by its own OSF page.
 """
 
@@ -27,7 +38,7 @@ from brainalign.core.config import cache_dir, mirror_dirs
 from brainalign.core.errors import InvalidInputError, OfflineError
 from brainalign.core.labels import NEUROID, REPETITION, STIMULUS, make_responses
 from brainalign.data.dataset import Dataset
-from brainalign.data.fetch import RemoteFile, fetch
+from brainalign.data.fetch import RemoteFile
 from brainalign.data.registry import register_dataset
 from brainalign.data.stimuli import StimulusSet
 from brainalign.data.trials import trials_to_repetitions
@@ -85,13 +96,10 @@ class THINGSfMRI(Dataset):
     species = "human"
     modality = "fMRI (3T, single-trial betas, volume)"
     regions = ("V1", "V2", "V3", "hV4", "LOC", "FFA", "PPA", "EBA", "OFA", "STS", "RSC", "TOS")
-    visual_degrees = 10.0  # images subtended 10° (Hebart et al. 2023, Methods)
+    visual_degrees = 10.0  # Hebart et al. 2023, Methods, as recalled: not confirmed from an indexed source
     subjects = SUBJECTS
-    published_files = tuple(RemoteFile(f"betas_csv/{s}_{name}", BETAS_URL, manual=True) for s in SUBJECTS
-                            for name in ("ResponseData.h5", "StimulusMetadata.csv", "VoxelMetadata.csv"))
-
-    def download(self) -> list[Path]:
-        return [fetch(self.folder, f) for f in self.published_files]
+    files = tuple(RemoteFile(f"betas_csv/{s}_{name}", BETAS_URL, manual=True) for s in SUBJECTS
+                  for name in ("ResponseData.h5", "StimulusMetadata.csv", "VoxelMetadata.csv"))
 
     def stimulus_set(self, subject: str = "sub-01", split: str = "test", **selection: Any) -> StimulusSet:
         """The images of ``split`` in the order of :meth:`responses` (ids: file stems)."""
@@ -108,7 +116,7 @@ class THINGSfMRI(Dataset):
         trials = self._trials(subject, split, selection)
         voxels = self._voxels(subject)
         rows = np.flatnonzero(self._in_region(voxels, region))
-        betas, voxel_ids = read_response_rows(self._file(f"betas_csv/{subject}_ResponseData.h5"), rows)
+        betas, voxel_ids = read_response_rows(self._fetch(f"betas_csv/{subject}_ResponseData.h5"), rows)
         if not np.array_equal(voxel_ids, voxels["voxel_id"].to_numpy()[rows]):
             raise InvalidInputError(f"voxel ids of {subject}_ResponseData.h5 and {subject}_VoxelMetadata.csv differ")
         if betas.shape[1] != self._n_trials(subject):
@@ -134,17 +142,19 @@ class THINGSfMRI(Dataset):
     def _trials(self, subject: str, split: str, selection: dict[str, Any]) -> pd.DataFrame:
         self._check_selection({"subject": subject, "split": split, **selection},
                               {"subject": self.subjects, "split": SPLITS})
-        table = pd.read_csv(self._file(f"betas_csv/{subject}_StimulusMetadata.csv"))
-        missing = {"trial_type", "stimulus", "concept"} - set(table.columns)
+        table = pd.read_csv(self._fetch(f"betas_csv/{subject}_StimulusMetadata.csv"))
+        missing = {"trial_type", "stimulus"} - set(table.columns)
         if missing:
             raise InvalidInputError(f"{subject}_StimulusMetadata.csv lacks columns {sorted(missing)}")
+        if "concept" not in table.columns:  # the release shown in THINGS-data's usage notebook
+            table["concept"] = table["stimulus"].astype(str).str.rsplit("_", n=1).str[0]
         return table[table["trial_type"] == split]
 
     def _n_trials(self, subject: str) -> int:
-        return len(pd.read_csv(self._file(f"betas_csv/{subject}_StimulusMetadata.csv"), usecols=["trial_type"]))
+        return len(pd.read_csv(self._fetch(f"betas_csv/{subject}_StimulusMetadata.csv"), usecols=["trial_type"]))
 
     def _voxels(self, subject: str) -> pd.DataFrame:
-        return pd.read_csv(self._file(f"betas_csv/{subject}_VoxelMetadata.csv"))
+        return pd.read_csv(self._fetch(f"betas_csv/{subject}_VoxelMetadata.csv"))
 
     def _in_region(self, voxels: pd.DataFrame, region: str) -> np.ndarray:
         columns = [c for c in (region, f"l{region}", f"r{region}") if c in voxels.columns]
@@ -153,5 +163,3 @@ class THINGSfMRI(Dataset):
                                     f"l{region}, r{region})")
         return voxels[columns].to_numpy().astype(bool).any(axis=1)
 
-    def _file(self, path: str) -> Path:
-        return fetch(self.folder, next(f for f in self.published_files if f.path == path))
