@@ -24,7 +24,8 @@ BENCHMARKS: Registry[Benchmark] = Registry(
     builtin_modules=("brainalign.benchmarks.brainscore_protocol", "brainalign.benchmarks.behaviour",
                      "brainalign.benchmarks.v1_properties",
                      "brainalign.benchmarks.language",
-                     "brainalign.benchmarks.neural"))
+                     "brainalign.benchmarks.neural",
+                     "brainalign.benchmarks.video"))
 
 
 def register_benchmark(benchmark: Benchmark) -> Benchmark:
