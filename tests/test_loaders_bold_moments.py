@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from brainalign.benchmarks.registry import get_benchmark
+from brainalign.benchmarks.video import BOLD_MOMENTS_BENCHMARKS
 from brainalign.core.errors import InvalidInputError, OfflineError, UnknownNameError
 from brainalign.core.labels import make_features
 from brainalign.data.array_pickle import UnsafePickleError, load_array_pickle
@@ -27,7 +28,8 @@ from brainalign.metrics.ceilings.reliability import split_half_reliability
 from brainalign.metrics.registry import get_metric
 from brainalign.models.sources.video import read_frames, write_video
 
-N_LATENTS, VOXELS = 4, {"l": 6, "r": 5}
+N_LATENTS = 4
+VOXELS = {("l", "V1v"): 6, ("l", "V1d"): 4, ("r", "V1v"): 5, ("r", "V1d"): 3}  # sub-01's files in the miniature
 SIZE, HALF = 32, 16  # each video: 2 frames of 32 x 32, one flat grey level per quadrant (one per latent)
 
 
@@ -59,21 +61,21 @@ def _betas(rng, latents: np.ndarray, n_reps: int, weights: np.ndarray) -> np.nda
 
 @pytest.fixture(scope="module")
 def miniature(tmp_path_factory):
-    """``bold_moments/`` with sub-01's V1v (both hemispheres), sub-02's lV1v and the 102 test videos."""
+    """``bold_moments/`` with sub-01's V1v and V1d (both hemispheres), sub-02's lV1v and the 102 test videos."""
     rng = np.random.default_rng(0)
     mirror = tmp_path_factory.mktemp("mirror")
     root = mirror / "bold_moments"
     test_latents, train_latents = rng.normal(size=(102, N_LATENTS)), rng.normal(size=(1000, N_LATENTS))
     written = {}
-    for subject, side in (("sub-01", "l"), ("sub-01", "r"), ("sub-02", "l")):
-        weights = rng.normal(size=(N_LATENTS, VOXELS[side]))
+    for subject, side, roi in [("sub-01", *key) for key in VOXELS] + [("sub-02", "l", "V1v")]:
+        weights = rng.normal(size=(N_LATENTS, VOXELS[side, roi]))
         content = {"train_data_allvoxel": _betas(rng, train_latents, 3, weights),
                    "test_data_allvoxel": _betas(rng, test_latents, 10, weights)}
-        path = root / betas_path(subject, f"{side}V1v")
+        path = root / betas_path(subject, f"{side}{roi}")
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "wb") as f:
             pickle.dump(content, f, protocol=pickle.HIGHEST_PROTOCOL)  # as the authors' preparation scripts
-        written[(subject, side)] = content
+        written[subject, side, roi] = content
     (root / "stimuli" / "test").mkdir(parents=True)
     for i, levels in enumerate(_brightness(test_latents)):
         write_video(root / "stimuli" / "test" / f"{1001 + i}.mp4", _video(levels))
@@ -103,7 +105,8 @@ def bmd(miniature, monkeypatch, private_cache):
 
 def test_published_files_and_checksums():
     files = BOLDMoments.files
-    assert len(files) == 46 and {f.path.split("_roi-")[1][1:].split("_betas")[0] for f in files} == set(ROIS)
+    assert len(files) == 46 and len(BOLD_MOMENTS_BENCHMARKS) == 20
+    assert {f.path.split("_roi-")[1][1:].split("_betas")[0] for f in files} == set(ROIS)
     assert all(len(f.sha256) == 64 and f.url == OPENNEURO + f.path and "/sub-01/" in f.path for f in files)
     assert len(BOLDMoments.published_files) == 9 * 46
     assert get_benchmark("BOLDMoments.IPS1-2-3-ridge").region == "IPS1-2-3"
@@ -111,31 +114,36 @@ def test_published_files_and_checksums():
 
 def test_responses_are_labelled_stimulus_voxel_repetition(bmd):
     _, written, _ = bmd
-    v1 = BOLDMoments().responses("V1v")
-    assert v1.dims == ("stimulus", "neuroid", "repetition") and v1.shape == (102, 11, 10)
-    expected = np.concatenate([written[("sub-01", "l")]["test_data_allvoxel"],
-                               written[("sub-01", "r")]["test_data_allvoxel"]], axis=2).transpose(0, 2, 1)
-    np.testing.assert_allclose(v1.values, expected, rtol=1e-6)
-    assert v1["stimulus_id"].values[[0, -1]].tolist() == ["1001", "1102"]
-    assert v1["hemisphere"].values.tolist() == ["l"] * 6 + ["r"] * 5
-    assert v1["neuroid_id"].values[6] == "sub-01/rV1v/0" and set(v1["region"].values) == {"V1v"}
+    v1v = BOLDMoments().responses("V1v")
+    assert v1v.dims == ("stimulus", "neuroid", "repetition") and v1v.shape == (102, 11, 10)
+    expected = np.concatenate([written["sub-01", "l", "V1v"]["test_data_allvoxel"],
+                               written["sub-01", "r", "V1v"]["test_data_allvoxel"]], axis=2).transpose(0, 2, 1)
+    np.testing.assert_allclose(v1v.values, expected, rtol=1e-6)
+    assert v1v["stimulus_id"].values[[0, -1]].tolist() == ["1001", "1102"]
+    assert v1v["hemisphere"].values.tolist() == ["l"] * 6 + ["r"] * 5
+    assert v1v["neuroid_id"].values[6] == "sub-01/rV1v/0" and set(v1v["region"].values) == {"V1v"}
+    v1 = BOLDMoments().responses("V1")  # per hemisphere: the ventral, then the dorsal part
+    assert v1.shape == (102, 18, 10) and v1["roi"].values[[0, 6, 10, 15]].tolist() == ["V1v", "V1d", "V1v", "V1d"]
+    np.testing.assert_allclose(v1.values[:, 6:10], written["sub-01", "l", "V1d"]["test_data_allvoxel"].transpose(
+        0, 2, 1), rtol=1e-6)
+    assert v1["neuroid_id"].values[15] == "sub-01/rV1d/0" and len(set(v1["neuroid_id"].values)) == 18
     train = BOLDMoments().responses("V1v", split="train", hemisphere="r")
     assert train.shape == (1000, 5, 3) and train["stimulus_id"].values[0] == "0001"
-    np.testing.assert_allclose(train.values, written[("sub-01", "r")]["train_data_allvoxel"].transpose(0, 2, 1),
+    np.testing.assert_allclose(train.values, written["sub-01", "r", "V1v"]["train_data_allvoxel"].transpose(0, 2, 1),
                                rtol=1e-6)
     other = BOLDMoments().responses("V1v", subject="sub-02", hemisphere="l")  # no published sha256: recorded
     assert other.shape == (102, 6, 10) and other["subject"].values[0] == "sub-02"
     with pytest.raises(UnknownNameError, match="'both-sides'.*valid: both, l, r"):
         BOLDMoments().responses("V1v", hemisphere="both-sides")
-    with pytest.raises(UnknownNameError, match="unknown region 'V1'"):
-        BOLDMoments().responses("V1")
+    with pytest.raises(UnknownNameError, match="unknown region 'V4'; did you mean 'hV4'"):
+        BOLDMoments().responses("V4")
 
 
 def test_stimulus_set_lists_the_videos_in_response_order(bmd, tmp_path, monkeypatch):
     _, _, latents = bmd
     videos = BOLDMoments().stimulus_set()
     assert videos.modality == "video" and len(videos) == 102
-    assert videos.stimulus_ids == BOLDMoments().responses("V1v")["stimulus_id"].values.tolist()
+    assert videos.stimulus_ids == BOLDMoments().responses("V1")["stimulus_id"].values.tolist()
     assert videos.paths[0].name == "1001.mp4" and videos.metadata["filename"][101] == "test/1102.mp4"
     np.testing.assert_allclose(quadrant_means(videos.paths[:3]), _brightness(latents[:3]), atol=3)
     with pytest.raises(OfflineError, match=f"1000 of the 1000 train videos are missing.*{STIMULUS_PAGE}"):
@@ -200,11 +208,11 @@ def test_only_arrays_and_containers_are_unpickled(bmd, tmp_path, monkeypatch):
     assert not marker.exists()
     # NumPy 1 pickles name numpy.core.*: read under NumPy 2 without its deprecation warning
     old = tmp_path / "numpy1.pkl"
-    old.write_bytes(pickle.dumps(written[("sub-01", "l")], protocol=2).replace(b"numpy._core.", b"numpy.core."))
+    old.write_bytes(pickle.dumps(written["sub-01", "l", "V1v"], protocol=2).replace(b"numpy._core.", b"numpy.core."))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         loaded = load_array_pickle(old)
-    np.testing.assert_array_equal(loaded["test_data_allvoxel"], written[("sub-01", "l")]["test_data_allvoxel"])
+    np.testing.assert_array_equal(loaded["test_data_allvoxel"], written["sub-01", "l", "V1v"]["test_data_allvoxel"])
     (tmp_path / "text.pkl").write_text("not a pickle")
     with pytest.raises(InvalidInputError, match="cannot read the pickle .*text.pkl"):
         load_array_pickle(tmp_path / "text.pkl")
@@ -212,8 +220,8 @@ def test_only_arrays_and_containers_are_unpickled(bmd, tmp_path, monkeypatch):
 
 def test_ridge_benchmark_on_a_simulated_brain(bmd):
     _, _, latents = bmd
-    responses = BOLDMoments().responses("V1v")
-    benchmark = get_benchmark("BOLDMoments.V1v-ridge")
+    responses = BOLDMoments().responses("V1")
+    benchmark = get_benchmark("BOLDMoments.V1-ridge")
     features = make_features(latents, responses["stimulus_id"].values)
     score = benchmark(features)
     direct = get_metric("ridge")(features, responses, ceiling=split_half_reliability(responses))
@@ -231,6 +239,6 @@ def test_ridge_benchmark_on_a_simulated_brain(bmd):
 def test_score_runs_a_video_model_on_the_videos(bmd):
     from brainalign.runner.score import score
 
-    result = score(quadrant_means, "BOLDMoments.V1v-ridge", name="quadrant-means", batch_size=34)
+    result = score(quadrant_means, "BOLDMoments.V1-ridge", name="quadrant-means", batch_size=34)
     value = result.scores["output"].value
     assert 0.85 < value < 1.15  # the model decodes the latents from the pixels: the brain's own generator

@@ -55,6 +55,7 @@ SPLITS = ("test", "train")
 HEMISPHERES = ("both", "l", "r")
 ROIS = ("V1v", "V1d", "V2v", "V2d", "V3v", "V3d", "hV4", "EBA", "FFA", "OFA", "STS", "LOC", "PPA", "RSC", "TOS",
         "V3ab", "IPS0", "IPS1-2-3", "7AL", "BA2", "PFt", "PFop", "MT")
+COMBINED = {"V1": ("V1v", "V1d"), "V2": ("V2v", "V2d"), "V3": ("V3v", "V3d")}  # whole areas: ventral + dorsal
 VIDEOS = {"train": tuple(f"{i:04d}" for i in range(1, 1001)), "test": tuple(f"{i:04d}" for i in range(1001, 1103))}
 DATA_KEYS = {split: f"{split}_data_allvoxel" for split in SPLITS}
 SUB01_SHA256 = {  # git-annex keys of ds005165 (<hemisphere><ROI> → sha256)
@@ -132,7 +133,8 @@ def video_root(folder: str) -> Path:
 class BOLDMoments(Dataset):
     """BOLD Moments: ``responses(roi, subject="sub-01", split="test", hemisphere="both")`` is stimulus × voxel ×
     repetition (test: 102 videos × 10 repetitions; train: 1,000 × 3); ``both`` joins the left then the right
-    hemisphere's voxels. Stimulus ids are the video numbers (``1001``), as in the video file names."""
+    hemisphere's voxels. Regions: the 23 ROIs of the files, plus ``V1``, ``V2``, ``V3`` (ventral + dorsal part).
+    Stimulus ids are the video numbers (``1001``), as in the video file names."""
 
     identifier = "BOLDMoments"
     folder = "bold_moments"
@@ -143,7 +145,7 @@ class BOLDMoments(Dataset):
     license = "CC0 (OpenNeuro ds005165); videos: the BMD stimulus set's terms of use (research only)"
     species = "human"
     modality = "fMRI (3T, GLMsingle single-trial betas, MNI152 volume)"
-    regions = ROIS
+    regions = ROIS + tuple(COMBINED)
     visual_degrees = None  # not confirmed from the providers' files
     subjects = SUBJECTS
     files = tuple(RemoteFile(betas_path("sub-01", name), OPENNEURO + betas_path("sub-01", name), sha256)
@@ -169,18 +171,21 @@ class BOLDMoments(Dataset):
 
     def responses(self, region: str, subject: str = "sub-01", split: str = "test", hemisphere: str = "both",
                   **selection: Any) -> xr.DataArray:
-        """Normalised single-trial betas of the voxels of ROI ``region``."""
+        """Normalised single-trial betas of the voxels of ROI ``region`` (``V1``, ``V2``, ``V3``: the ventral then
+        the dorsal part, per hemisphere); ``roi`` and ``voxel`` say which file and column each voxel comes from."""
         self._check_region(region)
         self._check(subject, split, hemisphere, selection)
         blocks, labels = [], []
         for side in ("l", "r") if hemisphere == "both" else (hemisphere,):
-            betas = self._betas(subject, f"{side}{region}", split)  # (video, repetition, voxel)
-            blocks.append(betas)
-            labels += [(side, v) for v in range(betas.shape[2])]
+            for roi in COMBINED.get(region, (region,)):
+                betas = self._betas(subject, f"{side}{roi}", split)  # (video, repetition, voxel)
+                blocks.append(betas)
+                labels += [(side, roi, v) for v in range(betas.shape[2])]
         values = np.concatenate(blocks, axis=2).transpose(0, 2, 1)
+        sides, rois, voxels = (list(column) for column in zip(*labels, strict=True))
         return make_responses(values, list(VIDEOS[split]), dims=(STIMULUS, NEUROID, REPETITION),
-                              neuroid_coords={"neuroid_id": [f"{subject}/{s}{region}/{v}" for s, v in labels],
-                                              "hemisphere": [s for s, _ in labels], "voxel": [v for _, v in labels],
+                              neuroid_coords={"neuroid_id": [f"{subject}/{s}{r}/{v}" for s, r, v in labels],
+                                              "hemisphere": sides, "roi": rois, "voxel": voxels,
                                               "subject": [subject] * len(labels), "region": [region] * len(labels)},
                               attrs={"dataset": self.identifier, "region": region, "subject": subject, "split": split,
                                      "hemisphere": hemisphere})
