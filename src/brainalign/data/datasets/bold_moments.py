@@ -22,10 +22,10 @@ repetition, voxel) layout and video order from ``examples/beta_preparation/bmd_o
 (``SHA256E-s<size>--<sha256>.pkl``); other subjects' files have no recorded checksum here, so the first copy's
 sha256 is recorded and checked afterwards (`brainalign.data.published`).
 
-Not confirmed: the 23 ROIs of the authors' notebook (the paper's issue names 22; ``MT`` is the extra one here);
-whether every subject has every ROI file (missing ones fail naming the URL); the visual angle of the videos
-(``visual_degrees`` is ``None``). Pickles are read only after the checksum check, with an unpickler that rebuilds
-nothing but NumPy arrays and built-in containers (`brainalign.data.array_pickle`).
+Not confirmed: why 22 ROIs are often quoted while the authors' version B notebook lists these 23 (all 46 files
+exist for sub-01); whether every other subject has every ROI file (a missing one fails naming its URL); the
+visual angle of the videos (``visual_degrees`` is ``None``). Pickles are read only after the checksum check, with
+an unpickler that rebuilds nothing but NumPy arrays and built-in containers (`brainalign.data.array_pickle`).
 """
 
 from __future__ import annotations
