@@ -25,4 +25,4 @@ def test_unknown_benchmark_names_the_value_and_the_choices():
     message = str(info.value)
     assert "'Kriegeskorte2008.hit-rsa'" in message
     assert "did you mean 'Kriegeskorte2008.hIT-rsa'" in message
-    assert "Cowley2023.V4-ridge" in message
+    assert "Cowley2023.V4-ridge" in info.value.choices and f"({len(info.value.choices)} in all)" in message

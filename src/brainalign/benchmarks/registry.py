@@ -25,7 +25,8 @@ BENCHMARKS: Registry[Benchmark] = Registry(
                      "brainalign.benchmarks.v1_properties",
                      "brainalign.benchmarks.language",
                      "brainalign.benchmarks.neural",
-                     "brainalign.benchmarks.scenes"))
+                     "brainalign.benchmarks.scenes",
+                     "brainalign.benchmarks.video"))
 
 
 def register_benchmark(benchmark: Benchmark) -> Benchmark:

@@ -2,6 +2,7 @@
 
 from brainalign.data.datasets import (  # noqa: F401
     algonauts2019,
+    bold_moments,
     bonner2017,
     brainio,
     cowley2023,
