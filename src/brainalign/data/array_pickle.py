@@ -6,6 +6,7 @@ any importable function, so such files are read only after their checksum was ve
 (plus the codec helper that protocol 2 uses for bytes); built-in containers (dict, list, tuple, str, numbers) need
 no globals. Any other global (``os.system``, ``builtins.eval``, a class of some package, ...) is refused with an
 error naming it and the file. Pickles written by NumPy 1 (``numpy.core.*``) read the same under NumPy 2.
+:func:`load_object_npy` reads ``.npy`` files of pickled objects (``numpy.save`` of a dict) the same way.
 
 >>> import pickle, tempfile, pathlib
 >>> import numpy as np
@@ -72,3 +73,36 @@ def load_array_pickle(path: str | os.PathLike) -> Any:
             raise
         except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError) as error:
             raise InvalidInputError(f"cannot read the pickle {path}: {error}") from error
+
+
+def load_object_npy(path: str | os.PathLike) -> Any:
+    """The array in a ``.npy`` file, whose objects (``numpy.save`` of a dict or a list: a pickle behind the
+    ``.npy`` header) are rebuilt as :func:`load_array_pickle` does; a 0-d object array gives its item.
+
+    >>> import tempfile, pathlib
+    >>> import numpy as np
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "d.npy"
+    >>> np.save(path, {"eeg": np.zeros((2, 3))})
+    >>> load_object_npy(path)["eeg"].shape
+    (2, 3)
+    """
+    import numpy as np
+
+    path = Path(path)
+    with open(path, "rb") as f:
+        try:
+            version = np.lib.format.read_magic(f)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                np.lib.format.read_array_header_2_0
+            _, _, dtype = read_header(f)
+        except ValueError as error:
+            raise InvalidInputError(f"{path} is not a .npy file: {error}") from error
+        if not dtype.hasobject:
+            return np.load(path, allow_pickle=False)
+        try:
+            array = _ArrayUnpickler(f, str(path)).load()
+        except UnsafePickleError:
+            raise
+        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError) as error:
+            raise InvalidInputError(f"cannot read the objects in {path}: {error}") from error
+    return array.item() if getattr(array, "shape", None) == () else array

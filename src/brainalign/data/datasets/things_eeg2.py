@@ -18,9 +18,10 @@ data_collection_train.m`` (images 7° × 7° of visual angle, ``p.visAngleX=7``)
 (``train_img_concepts``, ``train_img_files``, ``test_...``) and folders (``training_images``, ``test_images``)
 are as read by users' code in the index, not by the providers' own.
 
-The ``.npy`` files hold pickled Python dicts (``numpy.save`` of a dict), so they are loaded with
-``allow_pickle=True`` and only after their checksum was verified (no checksum is published: the first copy's
-sha256 is recorded by `brainalign.data.fetch` and checked on every later use).
+The ``.npy`` files hold pickled Python dicts (``numpy.save`` of a dict), so they are read only after their
+checksum was verified (no checksum is published: the first copy's sha256 is recorded by `brainalign.data.fetch`
+and checked on every later use), and with `brainalign.data.array_pickle.load_object_npy`, which rebuilds NumPy
+arrays and built-in containers and refuses anything else.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import xarray as xr
 from brainalign.core.config import cache_dir, mirror_dirs
 from brainalign.core.errors import InvalidInputError, OfflineError
 from brainalign.core.labels import NEUROID, REPETITION, STIMULUS, TIME, make_responses
+from brainalign.data.array_pickle import load_object_npy
 from brainalign.data.dataset import Dataset
 from brainalign.data.fetch import RemoteFile
 from brainalign.data.registry import register_dataset
@@ -60,10 +62,9 @@ def load_dict(path: Path, keys: tuple[str, ...]) -> dict[str, Any]:
     >>> load_dict(path, ("a",))
     {'a': 1}
     """
-    loaded = np.load(path, allow_pickle=True)
-    content = loaded.item() if loaded.dtype == object and loaded.shape == () else None
+    content = load_object_npy(path)
     if not isinstance(content, dict) or not set(keys) <= set(content):
-        found = sorted(content) if isinstance(content, dict) else f"an array of shape {loaded.shape}"
+        found = sorted(content) if isinstance(content, dict) else f"an array of shape {np.shape(content)}"
         raise InvalidInputError(f"{path} should hold a dict with keys {list(keys)}; found {found}")
     return content
 
