@@ -149,8 +149,8 @@ def test_stimulus_set_lists_the_videos_in_response_order(bmd, tmp_path, monkeypa
     with pytest.raises(OfflineError, match=f"1000 of the 1000 train videos are missing.*{STIMULUS_PAGE}"):
         BOLDMoments().stimulus_set(split="train")
     monkeypatch.setenv("BRAINALIGN_MIRROR", str(tmp_path / "nowhere"))
-    with pytest.raises(OfflineError, match=f"videos are not here: download the stimulus set from {STIMULUS_PAGE}"
-                                           f".*{tmp_path / 'nowhere' / 'bold_moments' / 'stimuli'}"):
+    with pytest.raises(OfflineError, match=rf"videos \(stimuli/train, stimuli/test\) are not here: get them from "
+                                           rf"{STIMULUS_PAGE}.*{tmp_path / 'nowhere' / 'bold_moments' / 'stimuli'}"):
         BOLDMoments().stimulus_set()
 
 

@@ -113,6 +113,25 @@ def fetch(dataset: str, remote: RemoteFile) -> Path:
     return _recorded_copy(dataset, remote, target)
 
 
+def local_folder(dataset: str, relative: str, what: str, source: str) -> Path:
+    """The folder ``relative`` of ``dataset`` in a mirror or the cache, for data a provider hands out only as a
+    whole (an image or video set behind a form or a password), unpacked there by hand. Missing, the `OfflineError`
+    names ``what`` is missing, the page to get it from (``source``) and every place it may go.
+
+    >>> local_folder("toy-no-such-dataset", "images", "the toy images", "https://example.org")
+    Traceback (most recent call last):
+    ...
+    brainalign.core.errors.OfflineError: the toy images are not here: get them from https://example.org and put the \
+folder images/ at ...
+    """
+    roots = [*(m / dataset for m in mirror_dirs()), cache_dir("data", dataset)]
+    found = next((root / relative for root in roots if (root / relative).is_dir()), None)
+    if found is None:
+        raise OfflineError(f"{what} are not here: get them from {source} and put the folder {relative}/ at "
+                           + " or ".join(str(root / relative) for root in roots))
+    return found
+
+
 _DIGESTS_SEEN: dict[tuple[str, tuple[str, int, int, int, int, int]], str] = {}
 
 

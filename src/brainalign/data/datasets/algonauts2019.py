@@ -32,10 +32,9 @@ import numpy as np
 import pandas as pd
 import scipy.io
 
-from brainalign.core.config import cache_dir, mirror_dirs
-from brainalign.core.errors import InvalidInputError, OfflineError
+from brainalign.core.errors import InvalidInputError
 from brainalign.data.dataset import Dataset
-from brainalign.data.fetch import RemoteFile
+from brainalign.data.fetch import RemoteFile, local_folder
 from brainalign.data.rdm import RDM
 from brainalign.data.registry import register_dataset
 from brainalign.data.stimuli import IMAGE_SUFFIXES, StimulusSet, natural_key
@@ -92,12 +91,8 @@ class Algonauts2019(Dataset):
         """The images in RDM order (sorted file names), ids ``<image_set>/<file stem>``."""
         self._check_selection(selection, {})
         relative = f"Training_Data/{self.image_set}_Image_Set/{self.image_set}images"
-        roots = [*(m / self.folder for m in mirror_dirs()), cache_dir("data", self.folder)]
-        folder = next((r / relative for r in roots if (r / relative).is_dir()), None)
-        if folder is None:
-            raise OfflineError(f"the {self.image_set} images are not here: download the training data from "
-                               f"{CHALLENGE_URL} and unpack {relative}/ at "
-                               + " or ".join(str(r / relative) for r in roots))
+        folder = local_folder(self.folder, relative, f"the {self.image_set} images",
+                              f"{CHALLENGE_URL} (the training data)")
         paths = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES),
                        key=lambda p: natural_key(p.name))
         if len(paths) != int(self.image_set):

@@ -37,12 +37,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from brainalign.core.config import cache_dir, mirror_dirs
 from brainalign.core.errors import InvalidInputError, OfflineError
 from brainalign.core.labels import NEUROID, REPETITION, STIMULUS, make_responses
 from brainalign.data.array_pickle import load_array_pickle
 from brainalign.data.dataset import Dataset
-from brainalign.data.fetch import RemoteFile
+from brainalign.data.fetch import RemoteFile, local_folder
 from brainalign.data.registry import register_dataset
 from brainalign.data.stimuli import StimulusSet
 
@@ -119,13 +118,8 @@ def betas_path(subject: str, hemisphere_roi: str) -> str:
 def video_root(folder: str) -> Path:
     """The BIDS ``stimuli`` folder (``train/`` and ``test/`` videos) of dataset ``folder`` in a mirror or the cache;
     missing, the error says where to get it and where to put it."""
-    roots = [*(m / folder for m in mirror_dirs()), cache_dir("data", folder)]
-    for root in roots:
-        if (root / "stimuli").is_dir():
-            return root / "stimuli"
-    raise OfflineError(f"the BOLD Moments videos are not here: download the stimulus set from {STIMULUS_PAGE} "
-                       "(agree to its terms of use) and put its stimuli/ folder (train/, test/) at "
-                       + " or ".join(str(r / "stimuli") for r in roots))
+    return local_folder(folder, "stimuli", "the BOLD Moments videos (stimuli/train, stimuli/test)",
+                        f"{STIMULUS_PAGE} (agree to its terms of use)")
 
 
 @register_dataset

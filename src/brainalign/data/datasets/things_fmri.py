@@ -34,11 +34,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from brainalign.core.config import cache_dir, mirror_dirs
-from brainalign.core.errors import InvalidInputError, OfflineError
+from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import NEUROID, REPETITION, STIMULUS, make_responses
 from brainalign.data.dataset import Dataset
-from brainalign.data.fetch import RemoteFile
+from brainalign.data.fetch import RemoteFile, local_folder
 from brainalign.data.registry import register_dataset
 from brainalign.data.stimuli import StimulusSet
 from brainalign.data.trials import trials_to_repetitions
@@ -74,12 +73,7 @@ def read_response_rows(path: Path, rows: np.ndarray) -> tuple[np.ndarray, np.nda
 def things_image_root(folder: str) -> Path:
     """The THINGS images folder (``object_images/<concept>/<file>``) of dataset ``folder`` in a mirror or the cache;
     missing, the error says where to get it and where to put it."""
-    roots = [*(m / folder for m in mirror_dirs()), cache_dir("data", folder)]
-    for root in roots:
-        if (root / "object_images").is_dir():
-            return root / "object_images"
-    raise OfflineError(f"the THINGS images are not here: download them from {THINGS_IMAGES_URL} and unpack "
-                       "object_images/ at " + " or ".join(str(r / "object_images") for r in roots))
+    return local_folder(folder, "object_images", "the THINGS images", f"{THINGS_IMAGES_URL} (password in its README)")
 
 
 @register_dataset
