@@ -85,3 +85,23 @@ def test_rdm_stacks_and_labelled_netcdf(images, tmp_path):
     with pytest.raises(UnknownNameError, match="unknown region .IT.; valid: V1, V4"):
         write_benchmark_file(tmp_path / "bad.toml", images, tmp_path / "r.nc", region="IT", name="n")
     assert not (tmp_path / "bad.toml").exists()
+
+
+def test_texts_and_videos_as_benchmark_stimuli(tmp_path):
+    rng = np.random.default_rng(3)
+    (tmp_path / "sentences.txt").write_text("\n".join(f"sentence {i}" for i in range(6)) + "\n")
+    np.save(tmp_path / "resp.npy", rng.normal(size=(6, 3)))
+    texts = load_benchmark_file(write_benchmark_file(tmp_path / "t.toml", tmp_path / "sentences.txt",
+                                                     tmp_path / "resp.npy", region="LANG"))
+    assert texts.stimulus_set().modality == "text" and texts.stimulus_set().texts[5] == "sentence 5"
+    (tmp_path / "sentences.txt").write_text("other\n" * 6)
+    with pytest.raises(InvalidInputError, match=r"stimuli sentences.txt changed"):
+        load_benchmark_file(tmp_path / "t.toml")
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for i in range(6):
+        (clips / f"c{i}.mp4").write_bytes(bytes([i]))
+    videos = load_benchmark_file(write_benchmark_file(tmp_path / "v.toml", clips, tmp_path / "resp.npy"))
+    assert videos.stimulus_set().modality == "video" and len(videos.stimulus_set()) == 6
+    with pytest.raises(InvalidInputError, match="must be a folder of image or video files"):
+        write_benchmark_file(tmp_path / "x.toml", tmp_path / "resp.npy", tmp_path / "resp.npy")

@@ -37,7 +37,8 @@ def benchmark() -> None:
 
 @app.command("create")
 def create(
-    stimuli: Annotated[Path, typer.Option("--stimuli", help="Folder of the stimulus images (natural file order).")],
+    stimuli: Annotated[Path, typer.Option("--stimuli", help="Folder of stimulus images or videos (natural file order), "
+                                                      "or a .txt file of texts (one per line).")],
     responses: Annotated[Path, typer.Option("--responses", help="Responses: .npy (stimulus x neuroid [x repetition]),"
                                             " .npz (responses / rdms, region, subject) or .nc (labelled).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="The benchmark file to write (.toml).")],

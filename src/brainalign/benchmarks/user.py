@@ -1,5 +1,6 @@
-"""Benchmark files: a small TOML that names a stimulus folder and a responses file (with their sha256), a metric,
-a region and options; ``brainalign score -b path/to/bench.toml`` scores against it.
+"""Benchmark files: a small TOML that names the stimuli (a folder of images or videos, or a .txt file of texts,
+one per line) and a responses file (with their sha256), a metric, a region and options; ``brainalign score -b
+path/to/bench.toml`` scores against it.
 
 The identifier of the loaded benchmark holds a hash of the data, metric and options, so results of different
 data never mix in a results store. Responses files: ``.npy`` (stimulus × neuroid [× repetition [× time]], rows
@@ -33,16 +34,23 @@ from typing import Any
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.storage import atomic_path, file_sha256
 from brainalign.data.stimuli import IMAGE_SUFFIXES
-from brainalign.data.user import DEFAULT_REGION, RESPONSE_SUFFIXES, UserBenchmark, from_folder
+from brainalign.data.user import DEFAULT_REGION, RESPONSE_SUFFIXES, VIDEO_SUFFIXES, UserBenchmark, from_folder
 
 FORMAT = "brainalign.benchmark/1"
 
 
-def folder_sha256(folder: str | os.PathLike) -> str:
-    """sha256 over the names and sha256 of the image files in ``folder`` (what a benchmark file pins)."""
-    files = sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise InvalidInputError(f"no image files in {folder} (looked for {', '.join(IMAGE_SUFFIXES)})")
+def stimuli_sha256(stimuli: str | os.PathLike) -> str:
+    """What a benchmark file pins of its stimuli: the sha256 of a ``.txt`` file of texts, or of a folder's image
+    (else video) files, over their names and contents."""
+    path = Path(stimuli)
+    if path.is_file() and path.suffix == ".txt":
+        return file_sha256(path)
+    suffixes = next((kind for kind in (IMAGE_SUFFIXES, VIDEO_SUFFIXES)
+                     if path.is_dir() and any(p.suffix.lower() in kind for p in path.iterdir())), None)
+    if suffixes is None:
+        raise InvalidInputError(f"stimuli {path} must be a folder of image or video files "
+                                f"({', '.join(IMAGE_SUFFIXES + VIDEO_SUFFIXES)}) or a .txt file of texts")
+    files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
     return hashlib.sha256("".join(f"{p.name}\0{file_sha256(p)}\n" for p in files).encode()).hexdigest()
 
 
@@ -54,8 +62,6 @@ def write_benchmark_file(path: str | os.PathLike, stimuli: str | os.PathLike, re
     if path.suffix != ".toml":
         raise InvalidInputError(f"benchmark files end in .toml; got {path}")
     stimuli, responses = Path(stimuli).resolve(), Path(responses).resolve()
-    if not stimuli.is_dir():
-        raise InvalidInputError(f"--stimuli {stimuli} is not a folder of images")
     if responses.suffix not in RESPONSE_SUFFIXES or not responses.is_file():
         raise InvalidInputError(f"--responses {responses} must be an existing {', '.join(RESPONSE_SUFFIXES)} file")
     fields: dict[str, Any] = {"format": FORMAT, "name": name or path.stem, "version": version, "metric": metric,
@@ -63,7 +69,7 @@ def write_benchmark_file(path: str | os.PathLike, stimuli: str | os.PathLike, re
     if ceiling is not None:
         fields["ceiling"] = ceiling
     tables = {
-        "stimuli": {"path": _relative(stimuli, path.parent), "sha256": folder_sha256(stimuli)},
+        "stimuli": {"path": _relative(stimuli, path.parent), "sha256": stimuli_sha256(stimuli)},
         "responses": {"path": _relative(responses, path.parent), "sha256": file_sha256(responses)},
         "options": dict(options or {}),
     }
@@ -97,7 +103,7 @@ def _benchmark(spec: dict[str, Any], root: Path, where: str) -> UserBenchmark:
     for kind, folder_or_file in (("stimuli", stimuli), ("responses", responses)):
         if not folder_or_file.exists():
             raise InvalidInputError(f"{where}: {kind} {folder_or_file} does not exist")
-    for kind, actual in (("stimuli", folder_sha256(stimuli)), ("responses", file_sha256(responses))):
+    for kind, actual in (("stimuli", stimuli_sha256(stimuli)), ("responses", file_sha256(responses))):
         if actual != spec[kind]["sha256"]:
             raise InvalidInputError(f"{where}: {kind} {spec[kind]['path']} changed (sha256 {actual[:12]}..., the file "
                                     f"records {spec[kind]['sha256'][:12]}...); recreate the benchmark file")
