@@ -80,7 +80,8 @@ def test_story_benchmark_finds_the_delayed_response(miniature):
     score = get_benchmark("LeBel2023.UTS01-ridge")(features)
     responses = LeBel2023().responses("cortex", stories=STORIES)
     stories = responses["story"].values
-    delayed = np.concatenate([make_delayed(latents[s], (1, 2, 3, 4)) for s in STORIES])
+    standardised = {s: (latents[s] - latents[s].mean(0)) / latents[s].std(0) for s in STORIES}  # per story
+    delayed = np.concatenate([make_delayed(standardised[s], (1, 2, 3, 4)) for s in STORIES])
     direct = get_metric("ridge")(make_features(delayed, ids), responses, splits=story_splits(stories))
     assert (score.value, score.raw) == (direct.value, direct.raw)
     assert all(set(stories[test]).isdisjoint(stories[train]) for train, test in story_splits(stories))

@@ -9,7 +9,7 @@
   MajajHong2015 ridge per time bin;
 * Algonauts 2019 RSA (fMRI EVC / IT, MEG early / late; 92 and 118 images);
 * LeBel 2023 story listening (:class:`StoryBenchmark`: FIR-delayed ridge, story-grouped folds; version 2: the
-  authors' TR timing, see `brainalign.data.datasets.lebel2023`).
+  authors' TR timing, see `brainalign.data.datasets.lebel2023`, and features z-scored within each story).
 
 ``Cowley2023.V4-ridge-<session>`` score each released session with 5-fold ridge as ``Cowley2023.V4-ridge`` does
 for 210325; their responses are repeat-averaged, so they have no ceiling (the value is the median r).
@@ -277,9 +277,10 @@ ALGONAUTS2019_BENCHMARKS = tuple(
 
 
 class StoryBenchmark(Benchmark):
-    """Voxelwise encoding of story listening: the model's features of each TR text get FIR copies delayed by
-    ``delays`` TRs within their story (the HRF), and the metric (ridge) is cross-validated over folds that hold
-    out whole stories (``metric_options``: ``delays``, default 1-4, ``n_splits``, default 5)."""
+    """Voxelwise encoding of story listening: the model's features of each TR text are z-scored within their story
+    and get FIR copies delayed by ``delays`` TRs within it (the HRF), as the authors' encoding code does; the
+    metric (ridge) is cross-validated over folds that hold out whole stories (``metric_options``: ``delays``,
+    default 1-4, ``n_splits``, default 5)."""
 
     def __call__(self, features: xr.DataArray, *, ci: float | None = None, n_samples: int = 1000) -> Score:
         from brainalign.core.labels import make_features
@@ -293,7 +294,7 @@ class StoryBenchmark(Benchmark):
         features, target = align(features, self.target_data())
         stories = target["story"].values
         values = np.asarray(features.values, dtype=float)
-        delayed = np.concatenate([make_delayed(values[stories == story], delays)
+        delayed = np.concatenate([make_delayed(zscore_columns(values[stories == story]), delays)
                                   for story in dict.fromkeys(stories.tolist())])
         delayed_features = make_features(delayed, target["stimulus_id"].values, layer=features.attrs.get("layer"),
                                          model=features.attrs.get("model"))
@@ -301,6 +302,16 @@ class StoryBenchmark(Benchmark):
         score.provenance.update(benchmark=self.identifier, benchmark_version=self.version, delays=list(delays),
                                 layer=features.attrs.get("layer"), model=features.attrs.get("model"))
         return score
+
+
+def zscore_columns(values: np.ndarray) -> np.ndarray:
+    """Each column minus its mean, over its standard deviation (constant columns become 0).
+
+    >>> zscore_columns(np.array([[1.0, 5.0], [3.0, 5.0]])).tolist()
+    [[-1.0, 0.0], [1.0, 0.0]]
+    """
+    std = values.std(axis=0)
+    return (values - values.mean(axis=0)) / np.where(std > 0, std, 1.0)
 
 
 LEBEL_STORIES = ("alternateithicatom", "avatar", "howtodraw", "legacy", "life", "myfirstdaywiththeyankees", "naked",
@@ -311,7 +322,8 @@ LEBEL_BENCHMARKS = (
                    description=("human fMRI while listening to 10 stories (LeBel et al. 2023), subject UTS01, whole "
                                 "cortex; features of the last 20 words per TR, FIR delays 1-4 TRs; ridge with "
                                 "5 story-held-out folds; median r over voxels (no ceiling). Version 2: TR texts "
-                                "on the authors' timing (row j heard 2j+10 to 2j+12 s; N - 20 rows per story)")),
+                                "on the authors' timing (row j heard 2j+10 to 2j+12 s; N - 20 rows per story) "
+                                "and features z-scored within each story")),
 )
 
 for _benchmark in (*COWLEY_SESSION_BENCHMARKS, *COWLEY_SPLIT_BENCHMARKS, *BRAINIO_BENCHMARKS, *NSD_BENCHMARKS,
