@@ -49,6 +49,8 @@ from brainalign.core.storage import atomic_path, stat_key
 
 TIMEOUT_S = 30
 CHUNK_BYTES = 1 << 16
+HASH_CHUNK_BYTES = 1 << 20
+PROGRESS_BYTES = 1 << 30
 RECORDED = "sha256-recorded.json"
 
 
@@ -137,7 +139,7 @@ _DIGESTS_SEEN: dict[tuple[str, tuple[str, int, int, int, int, int]], str] = {}
 
 def file_digest_once(path: Path, algorithm: str = "sha256") -> str:
     """The ``algorithm`` digest of ``path``, hashed at least once per process (again whenever size, times or
-    inode change).
+    inode change); files of a gigabyte or more show a progress bar.
 
     >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "x"
@@ -147,8 +149,13 @@ def file_digest_once(path: Path, algorithm: str = "sha256") -> str:
     """
     key = (algorithm, stat_key(path))
     if key not in _DIGESTS_SEEN:
-        with open(path, "rb") as f:
-            _DIGESTS_SEEN[key] = hashlib.file_digest(f, algorithm).hexdigest()
+        digest, size = hashlib.new(algorithm), key[1][3]
+        with open(path, "rb") as f, tqdm(total=size, unit="B", unit_scale=True, desc=f"checking {Path(path).name}",
+                                         disable=True if size < PROGRESS_BYTES else None) as progress:
+            for block in iter(lambda: f.read(HASH_CHUNK_BYTES), b""):
+                digest.update(block)
+                progress.update(len(block))
+        _DIGESTS_SEEN[key] = digest.hexdigest()
     return _DIGESTS_SEEN[key]
 
 
