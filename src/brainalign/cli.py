@@ -24,6 +24,7 @@ from brainalign.cli_benchmark import app as benchmark_app
 from brainalign.cli_board import app as board_app
 from brainalign.cli_board import report_composites
 from brainalign.cli_compare import app as compare_app
+from brainalign.cli_dataset import app as dataset_app
 from brainalign.cli_insilico import app as insilico_app
 from brainalign.cli_run import run as run_command
 from brainalign.core.config import check_device, config_context
@@ -39,6 +40,7 @@ app.add_typer(board_app)  # leaderboard, serve, composite
 app.add_typer(compare_app, name="compare")
 app.command("run")(run_command)  # `brainalign run` (cli_run.py)
 app.add_typer(benchmark_app, name="benchmark")
+app.add_typer(dataset_app, name="dataset")
 # Piped output (CI logs, `| tee`) gets a wide table instead of rich's 80-column default.
 console = Console(width=None if sys.stdout.isatty() else 160)
 

@@ -18,11 +18,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
+import pandas as pd
 import xarray as xr
 
 from brainalign.core.config import cache_dir
 from brainalign.core.errors import InvalidInputError, UnknownNameError
-from brainalign.data.fetch import RemoteFile, fetch, file_digest_once
+from brainalign.data.fetch import RemoteFile, checksum_kind, fetch, file_digest_once, local_copy
 from brainalign.data.rdm import RDM
 from brainalign.data.stimuli import StimulusSet
 
@@ -89,6 +90,14 @@ class Dataset:
             "visual_degrees": self.visual_degrees,
             "n_files": len(self.files),
         }
+
+    def file_status(self) -> pd.DataFrame:
+        """One row per file: ``path``, ``url``, ``checksum`` (how it is verified), ``manual`` (handed out by a
+        page, never downloaded) and ``local`` (the unverified copy fetching would use, or ``""``). Lists only:
+        nothing is downloaded or hashed."""
+        return pd.DataFrame([{"path": f.path, "url": f.url, "checksum": checksum_kind(self.folder, f),
+                              "manual": f.manual, "local": str(local_copy(self.folder, f) or "")} for f in self.files],
+                            columns=["path", "url", "checksum", "manual", "local"])
 
     def download(self) -> list[Path]:
         """Fetch (and verify) every file of the dataset; returns their local paths."""

@@ -134,6 +134,26 @@ folder images/ at ...
     return found
 
 
+def local_copy(dataset: str, remote: RemoteFile) -> Path | None:
+    """Where ``fetch`` would look first for ``remote`` and find a file (a mirror, else the cache), not yet
+    verified; ``None`` when there is none. Never downloads or hashes."""
+    candidates = [*(m / dataset / remote.path for m in mirror_dirs()), cache_dir("data", dataset) / remote.path]
+    return next((c for c in candidates if c.is_file()), None)
+
+
+def checksum_kind(dataset: str, remote: RemoteFile) -> str:
+    """How ``fetch`` checks ``remote``: ``"sha256 pinned"``, ``"sha256 recorded"`` (at its first use),
+    ``"sha1 published"``, or ``"first copy trusted"`` (nothing published, nothing recorded yet).
+
+    >>> checksum_kind("toy", RemoteFile("a.txt", "https://example.org/a.txt", "0" * 64))
+    'sha256 pinned'
+    """
+    if remote.sha256 is not None:
+        return "sha256 pinned"
+    algorithm = (_expected(dataset, remote) or ("", ""))[0]
+    return {"sha256": "sha256 recorded", "sha1": "sha1 published"}.get(algorithm, "first copy trusted")
+
+
 _DIGESTS_SEEN: dict[tuple[str, tuple[str, int, int, int, int, int]], str] = {}
 
 
