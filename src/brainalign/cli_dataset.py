@@ -9,7 +9,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -19,6 +20,7 @@ from brainalign.core.errors import BrainAlignError
 
 app = typer.Typer(help="Where a dataset's files come from, and fetching them.", no_args_is_help=True)
 console = Console()
+T = TypeVar("T")
 
 
 @app.callback()
@@ -29,13 +31,7 @@ def dataset() -> None:
 @app.command("files")
 def files(name: Annotated[str, typer.Argument(help="A dataset identifier (brainalign list datasets).")]) -> None:
     """Every file of dataset NAME: its address, how it is checked, and the local copy (nothing is downloaded)."""
-    from brainalign.data.registry import get_dataset
-
-    try:
-        status = get_dataset(name).file_status()
-    except BrainAlignError as error:
-        console.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(code=2) from None
+    status = _or_exit(lambda: _dataset(name).file_status())
     table = Table(title=f"{name}: {len(status)} files, {int((status['local'] != '').sum())} here")
     for column in status.columns:
         table.add_column(column, overflow="fold")
@@ -46,17 +42,26 @@ def files(name: Annotated[str, typer.Argument(help="A dataset identifier (braina
     if len(manual):
         console.print(f"{len(manual)} files are handed out by a page, never downloaded: get them from "
                       f"{', '.join(dict.fromkeys(manual['url']))} and put them under a folder "
-                      f"{get_dataset(name).folder}/ of BRAINALIGN_MIRROR (paths as listed)")
+                      f"{_dataset(name).folder}/ of BRAINALIGN_MIRROR (paths as listed)")
 
 
 @app.command("download")
 def download(name: Annotated[str, typer.Argument(help="A dataset identifier (brainalign list datasets).")]) -> None:
     """Fetch every file of dataset NAME into the cache (mirror copies are used as they are) and verify it."""
+    paths = _or_exit(lambda: _dataset(name).download())
+    console.print(f"{name}: {len(paths)} files verified")
+
+
+def _dataset(name: str) -> Any:
     from brainalign.data.registry import get_dataset
 
+    return get_dataset(name)
+
+
+def _or_exit(work: Callable[[], T]) -> T:
+    """``work()``, or its error printed and exit code 2."""
     try:
-        paths = get_dataset(name).download()
+        return work()
     except BrainAlignError as error:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(code=2) from None
-    console.print(f"{name}: {len(paths)} files verified")
