@@ -108,3 +108,11 @@ def test_loader_modules_import_first_in_a_fresh_process_without_a_cycle():
                             timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["Cowley2023", "True"]
+
+
+def test_the_datasets_guide_lists_every_registered_dataset():
+    from pathlib import Path
+
+    guide = (Path(__file__).parents[1] / "docs" / "datasets.md").read_text()
+    missing = [name for name in list_datasets() if f"`{name.split('-')[0].split('.')[0]}" not in guide]
+    assert not missing, f"docs/datasets.md does not describe {missing}"
