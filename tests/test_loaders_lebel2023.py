@@ -71,6 +71,10 @@ def test_tr_texts_and_responses_follow_the_files(miniature):
         assert stimuli.texts[row] == " ".join(heard[-lebel.CONTEXT_WORDS:])
     assert stimuli.texts[0].split()[0] == f"{STORIES[0]}0"  # silences and noise marks are not words
     assert dataset.stories() == sorted(STORIES)
+    status = dataset.file_status()  # respdict and every story's TextGrid, all here; responses come per subject
+    assert status["path"].tolist() == ["derivative/respdict.json",
+                                       *(f"derivative/TextGrids/{s}.TextGrid" for s in sorted(STORIES))]
+    assert (status["local"] != "").all() and set(status["checksum"]) <= {"sha256 recorded", "first copy trusted"}
 
 
 def test_story_benchmark_finds_the_delayed_response(miniature):

@@ -41,7 +41,7 @@ import xarray as xr
 from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import make_responses
 from brainalign.data.dataset import Dataset
-from brainalign.data.fetch import RemoteFile, fetch
+from brainalign.data.fetch import RemoteFile, fetch, local_copy
 from brainalign.data.registry import register_dataset
 from brainalign.data.stimuli import StimulusSet
 
@@ -149,6 +149,15 @@ class LeBel2023(Dataset):
     visual_degrees = None  # auditory stimuli
     subjects = SUBJECTS
 
+    @property
+    def files(self) -> tuple[RemoteFile, ...]:  # type: ignore[override]
+        """``respdict.json`` and, once it is here, every story's TextGrid; a subject's response files are fetched
+        when first used (``_file``), as not every subject heard every story."""
+        respdict = RemoteFile(RESPDICT, S3 + RESPDICT)
+        local = local_copy(self.folder, respdict)
+        stories = sorted(json.loads(local.read_text())) if local is not None else []
+        return (respdict, *(RemoteFile(path, S3 + path) for path in map(_textgrid, stories)))
+
     def stories(self) -> list[str]:
         """Every story with responses (``respdict.json``), sorted."""
         return sorted(json.loads(self._file(RESPDICT).read_text()))
@@ -159,7 +168,7 @@ class LeBel2023(Dataset):
         names, n_trs = self._selected(subject, stories, selection)
         texts, ids, story_of = [], [], []
         for story in names:
-            words = read_textgrid_words(self._file(f"derivative/TextGrids/{story}.TextGrid"))
+            words = read_textgrid_words(self._file(_textgrid(story)))
             texts += tr_texts(words, n_trs[story])
             ids += [f"{story}/tr{t:04d}" for t in range(n_trs[story])]
             story_of += [story] * n_trs[story]
@@ -204,3 +213,7 @@ class LeBel2023(Dataset):
 
     def _file(self, path: str) -> Path:
         return fetch(self.folder, RemoteFile(path, S3 + path))
+
+
+def _textgrid(story: str) -> str:
+    return f"derivative/TextGrids/{story}.TextGrid"
