@@ -213,3 +213,36 @@ def test_sha1_and_unpublished_checksums_are_checked_then_recorded(tmp_path, monk
     with pytest.warns(UserWarning, match="form.npy.*expected sha256"), \
             pytest.raises(ChecksumError, match="download it from"):
         fetch("mini", form)
+
+
+def test_concurrent_fetches_download_a_file_once(no_mirror, tmp_path):
+    """Workers sharing a cache (threads here, processes on a cluster) wait for one download instead of writing
+    the same partial file together."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    served = tmp_path / "slow"
+    served.mkdir()
+    (served / "blob.bin").write_bytes(PAYLOAD)
+
+    class Slow(_RangeHandler):
+        requests: list = []
+        directory_path = served
+
+        def do_GET(self):
+            time.sleep(0.3)  # long enough for every worker to start before the first download ends
+            return super().do_GET()
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(Slow, directory=str(served)))
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        remote = RemoteFile("sub/blob.bin", f"http://127.0.0.1:{httpd.server_address[1]}/blob.bin", DIGEST)
+        with ThreadPoolExecutor(4) as pool:
+            paths = list(pool.map(lambda _: fetch("toy", remote), range(4)))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
+    assert {p.read_bytes() == PAYLOAD for p in paths} == {True}
+    assert Slow.requests == [None]  # one plain download; the other workers found the verified copy

@@ -2,7 +2,8 @@
 
 A file is looked up, in order, in each mirror directory (``BRAINALIGN_MIRROR``) as ``<mirror>/<dataset>/<path>``,
 in the cache as ``cache_dir("data", dataset)/<path>``, and only then downloaded from its public URL into the
-cache. Every copy is checked before it is used, against the strongest checksum there is:
+cache (one process at a time per file: workers of a grid sharing a cache download each file once). Every copy is
+checked before it is used, against the strongest checksum there is:
 
 * the ``sha256`` the loader pins;
 * else the ``sha1`` its provider publishes (BrainIO's catalog);
@@ -41,6 +42,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import filelock
 from tqdm.auto import tqdm
 
 from brainalign.core.config import cache_dir, mirror_dirs
@@ -88,6 +90,14 @@ def fetch(dataset: str, remote: RemoteFile) -> Path:
             mismatches.append(f"{problem}; replace it with a fresh copy of {remote.url} (mirrors are never changed)")
             warnings.warn(f"{mismatches[-1]}. Trying the next source.", stacklevel=2)
     target = cache_dir("data", dataset) / remote.path
+    with _lock(target):  # one process at a time checks, replaces or downloads a cache entry
+        return _cached_copy(dataset, remote, target, expected, mismatches)
+
+
+def _cached_copy(dataset: str, remote: RemoteFile, target: Path, expected: tuple[str, str] | None,
+                 mismatches: list[str]) -> Path:
+    """The verified cache copy of ``remote`` at ``target``, downloaded when missing or damaged (``fetch``'s last
+    two sources; ``mismatches`` holds what the mirrors had)."""
     if target.is_file():
         problem = _mismatch(target, remote, expected)
         if problem is None:
@@ -95,7 +105,7 @@ def fetch(dataset: str, remote: RemoteFile) -> Path:
         if remote.manual:
             mismatches.append(problem)
         warnings.warn(f"{problem}; the cached copy is deleted"
-                      + ("" if remote.manual else " and downloaded again"), stacklevel=2)
+                      + ("" if remote.manual else " and downloaded again"), stacklevel=3)
         target.unlink()  # a damaged cache entry is ours to replace
     where = " or ".join([str(m / dataset / remote.path) for m in mirror_dirs()] + [str(target)])
     if remote.manual:
@@ -208,13 +218,20 @@ def _recorded(dataset: str) -> dict[str, dict[str, str | None]]:
 def _recorded_copy(dataset: str, remote: RemoteFile, copy: Path) -> Path:
     """``copy``, after recording its sha256 when the loader pins none and none is recorded yet."""
     if remote.sha256 is None:
-        recorded = _recorded(dataset)
         entry = {"sha1": remote.sha1, "sha256": file_digest_once(copy)}
-        if recorded.get(remote.path) != entry:
-            recorded[remote.path] = entry
-            with atomic_path(cache_dir("data", dataset) / RECORDED) as tmp:
-                tmp.write_text(json.dumps(recorded, indent=1, sort_keys=True))
+        if _recorded(dataset).get(remote.path) != entry:
+            path = cache_dir("data", dataset) / RECORDED
+            with _lock(path):  # read, add, write: concurrent workers must not drop each other's entries
+                recorded = {**_recorded(dataset), remote.path: entry}
+                with atomic_path(path) as tmp:
+                    tmp.write_text(json.dumps(recorded, indent=1, sort_keys=True))
     return copy
+
+
+def _lock(path: Path) -> filelock.FileLock:
+    """An inter-process lock for ``path`` (a hidden ``.<name>.lock`` beside it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return filelock.FileLock(path.with_name(f".{path.name}.lock"))
 
 
 def _download(url: str, target: Path, expected: tuple[str, str] | None) -> None:
