@@ -38,11 +38,10 @@ import scipy.io
 import xarray as xr
 from tqdm.auto import tqdm
 
-from brainalign.core.config import cache_dir, mirror_dirs
-from brainalign.core.errors import InvalidInputError, OfflineError
+from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import make_responses
 from brainalign.data.dataset import Dataset
-from brainalign.data.fetch import RemoteFile
+from brainalign.data.fetch import RemoteFile, local_folder
 from brainalign.data.registry import register_dataset
 from brainalign.data.stimuli import StimulusSet
 
@@ -201,16 +200,12 @@ class NSD(Dataset):
         return {int(i) - 1 for i in np.ravel(design["sharedix"])}  # MATLAB's 1-based indices → 0-based
 
     def _image_paths(self, subject: str) -> list[Path]:
-        relative = f"{subject}/training_split/training_images"
-        for root in [*(m / self.folder for m in mirror_dirs()), cache_dir("data", self.folder)]:
-            if (root / relative).is_dir():
-                paths = sorted((root / relative).glob("train-*_nsd-*.png"))
-                if paths:
-                    return paths
-        where = " or ".join(str(r / self.folder / relative) for r in [*mirror_dirs(), cache_dir("data")])
-        raise OfflineError(f"the training images of {subject} are not here: download the Algonauts 2023 data from "
-                           f"{ALGONAUTS_URL} and unpack {relative}/ at {where}")
-
+        folder = local_folder(self.folder, f"{subject}/training_split/training_images",
+                              f"the training images of {subject}", f"{ALGONAUTS_URL} (the Algonauts 2023 data)")
+        paths = sorted(folder.glob("train-*_nsd-*.png"))
+        if not paths:
+            raise InvalidInputError(f"{folder} holds no Algonauts images (train-<n>_nsd-<index>.png)")
+        return paths
 
 
 def _nsd_index(path: Path) -> int:
