@@ -22,10 +22,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
-from brainalign.core.config import cache_dir, mirror_dirs
+from brainalign.core.config import mirror_dirs
 from brainalign.core.errors import OfflineError
 from brainalign.data.dataset import Dataset
-from brainalign.data.fetch import RemoteFile, fetch
+from brainalign.data.fetch import RemoteFile, fetch, local_copy
 
 
 class ManifestDataset(Dataset):
@@ -52,9 +52,7 @@ class ManifestDataset(Dataset):
 
     def local_manifest(self) -> Path | None:
         """The manifest in a mirror or the cache (not yet verified), else ``None``; never downloads."""
-        candidates = [m / self.folder / self.manifest.path for m in mirror_dirs()]
-        candidates.append(cache_dir("data", self.folder) / self.manifest.path)
-        return next((c for c in candidates if c.is_file()), None)
+        return local_copy(self.folder, self.manifest)
 
     def info(self) -> dict[str, Any]:
         """As `Dataset.info`, without fetching: ``n_files`` is ``None`` while the manifest is not local."""

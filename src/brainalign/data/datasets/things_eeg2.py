@@ -33,12 +33,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from brainalign.core.config import cache_dir, mirror_dirs
-from brainalign.core.errors import InvalidInputError, OfflineError
+from brainalign.core.errors import InvalidInputError
 from brainalign.core.labels import NEUROID, REPETITION, STIMULUS, TIME, make_responses
 from brainalign.data.array_pickle import load_object_npy
 from brainalign.data.dataset import Dataset
-from brainalign.data.fetch import RemoteFile
+from brainalign.data.fetch import RemoteFile, local_folder
 from brainalign.data.registry import register_dataset
 from brainalign.data.stimuli import StimulusSet
 
@@ -124,14 +123,8 @@ class THINGSEEG2(Dataset):
         return [str(c) for c in metadata[keys[0]]], [str(f) for f in metadata[keys[1]]]
 
     def _image_root(self, split: str) -> Path:
-        relative = f"image_set/{split}_images"
-        roots = [*(m / self.folder for m in mirror_dirs()), cache_dir("data", self.folder)]
-        for root in roots:
-            if (root / relative).is_dir():
-                return root / relative
-        raise OfflineError(f"the {split} images are not here: download the image set from {OSF_URL} and unpack "
-                           f"{relative}/ at " + " or ".join(str(r / relative) for r in roots))
-
+        return local_folder(self.folder, f"image_set/{split}_images", f"the {split} images",
+                            f"{OSF_URL} (the image set)")
 
 
 def _ids(split: str, files: list[str]) -> list[str]:
